@@ -1,0 +1,51 @@
+// The floating name (a CNAME to the active's permanent FQDN) and, where a site sets `address`, the
+// site's permanent record. Route53 or Cloudflare, as `dns.provider` says.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as cloudflare from "@pulumi/cloudflare";
+import type { DnsProvider } from "../lib/config";
+import type { DnsRecordSpec } from "../lib/dnsPlan";
+
+export interface FloatingDnsArgs {
+  provider: DnsProvider;
+  zoneId: string;
+  ttl: number;
+  /** The floating CNAME: floating FQDN -> the active's permanent FQDN. */
+  floating: DnsRecordSpec;
+  /** Permanent records of the sites that set `address`. */
+  siteRecords: DnsRecordSpec[];
+  /** The floating record moves only after these (the active's ready gate). */
+  after: pulumi.Resource[];
+}
+
+export class FloatingDns extends pulumi.ComponentResource {
+  public readonly floatingRecord: pulumi.CustomResource;
+
+  constructor(name: string, args: FloatingDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tsb-ha:index:FloatingDns", name, {}, opts);
+    // The floating record is the set's front door: a delete would cut every control plane off.
+    this.floatingRecord = this.record(args, args.floating, { parent: this, protect: true, dependsOn: args.after });
+    for (const spec of args.siteRecords) this.record(args, spec, { parent: this });
+    this.registerOutputs({});
+  }
+
+  private record(args: FloatingDnsArgs, spec: DnsRecordSpec, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+    if (args.provider === "route53") {
+      return new aws.route53.Record(spec.resourceName, {
+        zoneId: args.zoneId,
+        name: spec.fqdn,
+        type: spec.type,
+        ttl: args.ttl,
+        records: [spec.target],
+      }, opts);
+    }
+    return new cloudflare.DnsRecord(spec.resourceName, {
+      zoneId: args.zoneId,
+      name: spec.fqdn,
+      type: spec.type,
+      content: spec.target,
+      ttl: args.ttl,
+      proxied: false,
+    }, opts);
+  }
+}

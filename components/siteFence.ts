@@ -1,0 +1,48 @@
+// Failover steps 1 and 5 on the old active: fence (operator, `tsb`, `iam` to 0 replicas) and cut
+// (`envoy` to 0 once the floating name points elsewhere). Server-side apply patches, so the release
+// values stay exactly as they were.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { ANNOTATION_PREFIX, CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
+
+export interface SiteFenceArgs {
+  site: string;
+  provider: k8s.Provider;
+  /** Resolves once the failover preflight passed; every patch carries it, so a failed preflight fences nothing. */
+  preflight: pulumi.Output<string>;
+}
+
+export class SiteFence extends pulumi.ComponentResource {
+  /** The operator first, then `tsb` and `iam`. */
+  public readonly patches: k8s.apps.v1.DeploymentPatch[];
+  private readonly args: SiteFenceArgs;
+
+  constructor(name: string, args: SiteFenceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tsb-ha:index:SiteFence", name, {}, opts);
+    this.args = args;
+    // The operator reconciles deployments and would undo a scale-down it did not make: stop it first.
+    const operator = this.scaleToZero(OPERATOR_DEPLOYMENT, []);
+    this.patches = [operator, ...FENCE_DEPLOYMENTS.map((d) => this.scaleToZero(d, [operator]))];
+    this.registerOutputs({});
+  }
+
+  /** Step 5: the old front proxy to 0, after `after` (the floating record) has moved. */
+  public cutFrontProxy(after: pulumi.Resource[]): k8s.apps.v1.DeploymentPatch[] {
+    return CUT_DEPLOYMENTS.map((d) => this.scaleToZero(d, [...this.patches, ...after]));
+  }
+
+  private scaleToZero(deployment: string, dependsOn: pulumi.Resource[]): k8s.apps.v1.DeploymentPatch {
+    return new k8s.apps.v1.DeploymentPatch(`${this.args.site}-${deployment}-scaled-down`, {
+      metadata: {
+        name: deployment,
+        namespace: TSB_NAMESPACE,
+        annotations: {
+          // Take `replicas` from helm and the operator, whose field managers own it.
+          "pulumi.com/patchForce": "true",
+          [`${ANNOTATION_PREFIX}/fenced`]: this.args.preflight.apply(() => "true"),
+        },
+      },
+      spec: { replicas: 0 },
+    }, { parent: this, provider: this.args.provider, retainOnDelete: true, dependsOn });
+  }
+}

@@ -1,0 +1,105 @@
+// tsb-ha: read config -> plan the set -> compose components in the failover order -> export outputs.
+// Failover order (design.md): fence old active -> promote -> ready gate -> floating CNAME -> cut old envoy.
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { loadConfig, toRunError } from "./lib/loadConfig";
+import { parseHistory, planSet, type SetPlan } from "./lib/topology";
+import { controlPlaneValues } from "./lib/values";
+import { floatingRecord, siteRecords } from "./lib/dnsPlan";
+import { Pki } from "./components/pki";
+import { ManagementPlane } from "./components/managementPlane";
+import { SiteFence } from "./components/siteFence";
+import { FloatingDns } from "./components/floatingDns";
+import { siteProvider, readSecretData, failoverPreflight } from "./components/clusterAccess";
+import { SIGNING_KEY_SECRET } from "./lib/names";
+
+async function main() {
+  const cfg = loadConfig();
+  const plan = await planWithHistory(cfg);
+
+  const pki = new Pki("set", {
+    sites: Object.fromEntries(cfg.sites.map((s) => [s.name, s.fqdn])),
+    floatingFqdn: cfg.floatingFqdn,
+    organization: cfg.tsb.organization,
+  });
+  const adminPassword = new random.RandomPassword("admin-password", { length: 32, special: false });
+  const jwk = cfg.standbyServiceAccountJwk ? pulumi.secret(cfg.standbyServiceAccountJwk) : undefined;
+
+  // Only reachable sites get a provider: nothing is registered or read on a lost site.
+  const reachable = plan.sites.filter((s) => s.reachable);
+  const providers = Object.fromEntries(reachable.map((s) => [s.name, siteProvider(s.config)]));
+  const provider = (site: string) => providers[site]!;
+
+  // The active's own key: read as it stands when it holds a copy or is being promoted (then it
+  // exists already); otherwise once its release exists (a first install: the chart makes it).
+  const activeKey = plan.active.keyCopy || plan.failover
+    ? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name))
+    : undefined;
+  const preflight = failoverPreflight(plan, activeKey, provider);
+  // 1. Fence every fenced site that is reachable.
+  const fences = plan.sites
+    .filter((s) => s.fenced)
+    .map((s) => new SiteFence(s.name, { site: s.name, provider: provider(s.name), preflight }));
+
+  // 2-3. Promote (after the fences) and wait until the active serves.
+  const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight };
+  const active = new ManagementPlane(plan.active.name, {
+    ...common,
+    site: plan.active,
+    provider: provider(plan.active.name),
+    certs: pki.sites[plan.active.name]!,
+    ...(activeKey ? { signingKey: activeKey } : {}),
+    releaseDependsOn: fences.flatMap((f) => f.patches),
+  });
+  const signingKey = activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release);
+
+  // Standbys (and fenced sites' releases, unchanged) attach only once the active serves.
+  for (const site of plan.sites.filter((s) => s.managed && s.role !== "active")) {
+    new ManagementPlane(site.name, {
+      ...common,
+      site,
+      provider: provider(site.name),
+      certs: pki.sites[site.name]!,
+      ...(site.keyCopy ? { signingKey } : {}),
+      ...(site.standbySecret && jwk ? { standbyJwk: jwk } : {}),
+      releaseDependsOn: site.role === "standby" && active.readyGate ? [active.readyGate] : [],
+    });
+  }
+
+  // 4. Move the floating name after the gate; 5. cut the old front proxies after the name moved.
+  const dns = new FloatingDns("dns", {
+    provider: cfg.dns.provider,
+    zoneId: cfg.dns.zoneId,
+    ttl: cfg.dns.ttl,
+    floating: floatingRecord(plan),
+    siteRecords: siteRecords(plan),
+    after: active.readyGate ? [active.readyGate] : [],
+  });
+  for (const fence of fences) fence.cutFrontProxy([dns.floatingRecord]);
+
+  return {
+    activeSite: plan.activeSite,
+    floatingFqdn: plan.floatingFqdn,
+    sites: Object.fromEntries(plan.sites.map((s) => [s.name, { role: s.role, fqdn: s.fqdn, syncHost: s.syncHost ?? null }])),
+    rootCaCertPem: pki.rootCaCertPem,
+    controlPlaneValues: pki.rootCaCertPem.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca)),
+    adminPassword: pulumi.secret(adminPassword.result),
+    /** Read back by the next run's guards (lib/topology.ts). */
+    history: plan.history,
+  };
+}
+
+/** Plans the set against the last successful run's `history` output (a reference to this same stack). */
+async function planWithHistory(cfg: ReturnType<typeof loadConfig>): Promise<SetPlan> {
+  const self = new pulumi.StackReference("previous-update", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  });
+  const previous = parseHistory(await self.getOutputValue("history"));
+  try {
+    return planSet(cfg, previous);
+  } catch (e) {
+    throw toRunError(e);
+  }
+}
+
+export = main();

@@ -1,0 +1,277 @@
+// The config contract (design.md), parsed and checked as plain data. This file never registers a
+// resource; `loadConfig` in lib/loadConfig.ts is the only place that touches pulumi.Config.
+import { ConfigError, describe, NAMESPACE } from "./errors";
+import { isDnsLabel, isDnsName, isIp, ipFamily } from "./dnsNames";
+import { parseStandbyJwk } from "./jwk";
+
+export const SITE_STATES = ["standby", "fenced", "lost"] as const;
+export type SiteState = (typeof SITE_STATES)[number];
+export const DNS_PROVIDERS = ["route53", "cloudflare"] as const;
+export type DnsProvider = (typeof DNS_PROVIDERS)[number];
+
+export const DEFAULT_CHART_REPO = "https://charts.dl.tetrate.io/public/helm/charts/";
+export const DEFAULT_TTL = 60;
+export const TTL_WARN_ABOVE = 300;
+export const DEFAULT_READY_TIMEOUT_SECONDS = 600;
+
+export interface SiteConfig {
+  name: string;
+  /** Permanent FQDN: `<site>.<domain>` unless the site sets `fqdn`. */
+  fqdn: string;
+  context?: string;
+  kubeconfig?: string;
+  state: SiteState;
+  /** LB hostname or IP of the site's front envoy; when set the program owns the permanent record. */
+  address?: { value: string; kind: "A" | "AAAA" | "CNAME" };
+  /** Rebuild generation; raising it reinstalls the site as a fresh standby. */
+  rebuild: number;
+}
+
+export interface SetConfig {
+  activeSite: string;
+  domain: string;
+  floatingFqdn: string;
+  sites: SiteConfig[];
+  dns: { provider: DnsProvider; zoneId: string; ttl: number };
+  tsb: {
+    version: string;
+    registry: string;
+    organization: string;
+    chartRepo: string;
+    frontEnvoyPort: number;
+    readyTimeoutSeconds: number;
+  };
+  /** The JWK JSON (plain text here; loadConfig wraps it as a secret before any resource sees it). */
+  standbyServiceAccountJwk?: string;
+}
+
+export interface ParsedConfig {
+  config: SetConfig;
+  warnings: string[];
+}
+
+/** Raw config values as Pulumi stores them: strings, objects as JSON text. */
+export type RawConfig = Record<string, string | undefined>;
+
+const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild"];
+const DNS_KEYS = ["provider", "zoneId", "ttl"];
+const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds"];
+const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "standbyServiceAccountJwk"];
+
+export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
+  const warnings: string[] = [];
+  for (const key of Object.keys(raw)) {
+    if (!TOP_KEYS.includes(key)) {
+      throw new ConfigError(key, raw[key], `is not a key of this program. Allowed: ${TOP_KEYS.join(", ")}`);
+    }
+  }
+
+  const domain = requireString(raw, "domain");
+  if (!isDnsName(domain)) {
+    throw new ConfigError("domain", domain, "is not a DNS name. Allowed: lower-case labels joined by dots, e.g. tsb.example.com");
+  }
+
+  const sites = parseSites(raw, domain);
+  const activeSite = requireString(raw, "activeSite");
+  const active = sites.find((s) => s.name === activeSite);
+  if (!active) {
+    throw new ConfigError("activeSite", activeSite, `is not one of the sites (${sites.map((s) => s.name).join(", ")}). ` +
+      `Fix: pulumi config set ${NAMESPACE}:activeSite ${sites[0]?.name ?? "<site>"}`);
+  }
+  if (active.state !== "standby") {
+    throw new ConfigError(`sites.${activeSite}.state`, active.state,
+      `marks the active site ${active.state}; a ${active.state} site is never promoted. ` +
+      `Allowed: leave state unset (or standby) on the active site, or choose another activeSite`);
+  }
+
+  const floatingFqdn = optionalString(raw, "floatingFqdn") ?? `active.${domain}`;
+  if (!isDnsName(floatingFqdn)) {
+    throw new ConfigError("floatingFqdn", floatingFqdn, "is not a DNS name. Allowed: e.g. active.tsb.example.com");
+  }
+  const clash = sites.find((s) => s.fqdn === floatingFqdn);
+  if (clash) {
+    throw new ConfigError("floatingFqdn", floatingFqdn, `is also site ${clash.name}'s permanent FQDN. Allowed: a name no site uses`);
+  }
+
+  const dns = parseDns(raw, warnings);
+  const tsb = parseTsb(raw);
+
+  const jwkRaw = raw["standbyServiceAccountJwk"];
+  const hasStandby = sites.some((s) => s.name !== activeSite && s.state === "standby");
+  let standbyServiceAccountJwk: string | undefined;
+  if (jwkRaw !== undefined && jwkRaw !== "") {
+    if (!secretKeys.has("standbyServiceAccountJwk")) {
+      throw new ConfigError("standbyServiceAccountJwk", "(value not shown)",
+        `is stored in plain text. Allowed: a secret. Fix: pulumi config set --secret ${NAMESPACE}:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`);
+    }
+    standbyServiceAccountJwk = parseStandbyJwk(jwkRaw);
+  } else if (hasStandby) {
+    throw new ConfigError("standbyServiceAccountJwk", undefined,
+      "is required while a site is a standby. Allowed: the JWK printed by `tctl sa create tsb-standby-sa` (JSON or its base64). " +
+      `Fix: pulumi config set --secret ${NAMESPACE}:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`);
+  }
+
+  const config: SetConfig = { activeSite, domain, floatingFqdn, sites, dns, tsb };
+  if (standbyServiceAccountJwk !== undefined) config.standbyServiceAccountJwk = standbyServiceAccountJwk;
+  return { config, warnings };
+}
+
+function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
+  const obj = requireObject(raw, "sites");
+  const names = Object.keys(obj);
+  if (names.length === 0) {
+    throw new ConfigError("sites", {}, "is empty. Allowed: one entry per site, e.g. {\"mp1\": {\"context\": \"mp1\"}}");
+  }
+  const sites: SiteConfig[] = [];
+  const byFqdn = new Map<string, string>();
+  for (const name of names) {
+    if (!isDnsLabel(name)) {
+      throw new ConfigError(`sites.${name}`, name, "is not a DNS label. Allowed: 1-63 lower-case letters, digits and '-', not starting or ending with '-'");
+    }
+    const entry = obj[name] ?? {};
+    if (!isPlainObject(entry)) {
+      throw new ConfigError(`sites.${name}`, entry, "is not an object. Allowed: {context, kubeconfig, fqdn, state, address, rebuild}");
+    }
+    for (const k of Object.keys(entry)) {
+      if (!SITE_KEYS.includes(k)) {
+        throw new ConfigError(`sites.${name}.${k}`, entry[k], `is not a site setting. Allowed: ${SITE_KEYS.join(", ")}`);
+      }
+    }
+    const key = (k: string) => `sites.${name}.${k}`;
+    const fqdn = optionalField(entry, key("fqdn")) ?? `${name}.${domain}`;
+    if (!isDnsName(fqdn)) throw new ConfigError(key("fqdn"), fqdn, "is not a DNS name. Allowed: e.g. mp1.tsb.example.com");
+    const other = byFqdn.get(fqdn);
+    if (other) {
+      throw new ConfigError(key("fqdn"), fqdn, `is also site ${other}'s FQDN. Allowed: a permanent FQDN per site, each different`);
+    }
+    byFqdn.set(fqdn, name);
+
+    const stateValue = entry["state"] ?? "standby";
+    if (typeof stateValue !== "string" || !(SITE_STATES as readonly string[]).includes(stateValue)) {
+      throw new ConfigError(key("state"), stateValue, `is not a site state. Allowed: ${SITE_STATES.join(", ")}`);
+    }
+    const rebuild = entry["rebuild"] ?? 0;
+    if (typeof rebuild !== "number" || !Number.isInteger(rebuild) || rebuild < 0) {
+      throw new ConfigError(key("rebuild"), rebuild, "is not a whole number >= 0. Allowed: 0 (never rebuilt), raised by one per rebuild");
+    }
+    const site: SiteConfig = { name, fqdn, state: stateValue as SiteState, rebuild };
+    const context = optionalField(entry, key("context"));
+    if (context !== undefined) site.context = context;
+    const kubeconfig = optionalField(entry, key("kubeconfig"));
+    if (kubeconfig !== undefined) site.kubeconfig = kubeconfig;
+    const address = optionalField(entry, key("address"));
+    if (address !== undefined) {
+      if (isIp(address)) site.address = { value: address, kind: ipFamily(address) === 6 ? "AAAA" : "A" };
+      else if (isDnsName(address)) site.address = { value: address, kind: "CNAME" };
+      else throw new ConfigError(key("address"), address, "is neither an IP address nor a host name. Allowed: the front envoy LB's IP or host name");
+    }
+    sites.push(site);
+  }
+  return sites;
+}
+
+function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
+  const obj = requireObject(raw, "dns");
+  for (const k of Object.keys(obj)) {
+    if (!DNS_KEYS.includes(k)) throw new ConfigError(`dns.${k}`, obj[k], `is not a DNS setting. Allowed: ${DNS_KEYS.join(", ")}`);
+  }
+  const provider = obj["provider"];
+  if (typeof provider !== "string" || !(DNS_PROVIDERS as readonly string[]).includes(provider)) {
+    throw new ConfigError("dns.provider", provider, `is not a supported DNS provider. Allowed: ${DNS_PROVIDERS.join(", ")}`);
+  }
+  const zoneId = obj["zoneId"];
+  if (typeof zoneId !== "string" || zoneId.trim() === "") {
+    throw new ConfigError("dns.zoneId", zoneId, "is not a zone ID. Allowed: the hosted zone ID (Route53) or zone ID (Cloudflare) of the zone holding the names");
+  }
+  const ttl = obj["ttl"] ?? DEFAULT_TTL;
+  if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 1 || ttl > 86400) {
+    throw new ConfigError("dns.ttl", ttl, "is not a TTL in seconds. Allowed: a whole number from 1 to 86400 (60 or less recommended)");
+  }
+  if (ttl > TTL_WARN_ABOVE) {
+    warnings.push(`${NAMESPACE}:dns.ttl is ${ttl}: after a failover, control planes may keep resolving the old active for up to ${ttl} s. ` +
+      `A TTL of 60 or less is recommended.`);
+  }
+  return { provider: provider as DnsProvider, zoneId, ttl };
+}
+
+function parseTsb(raw: RawConfig): SetConfig["tsb"] {
+  const obj = requireObject(raw, "tsb");
+  for (const k of Object.keys(obj)) {
+    if (!TSB_KEYS.includes(k)) throw new ConfigError(`tsb.${k}`, obj[k], `is not a TSB setting. Allowed: ${TSB_KEYS.join(", ")}`);
+  }
+  const version = requireField(obj, "tsb.version");
+  if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/.test(version)) {
+    throw new ConfigError("tsb.version", version, "is not a chart version. Allowed: a semantic version such as 1.12.4");
+  }
+  const registry = requireField(obj, "tsb.registry");
+  if (/\s|^https?:\/\//.test(registry)) {
+    throw new ConfigError("tsb.registry", registry, "is not an image registry. Allowed: a registry host and path without scheme, e.g. registry.example.com/tetrate");
+  }
+  const organization = requireField(obj, "tsb.organization");
+  if (!isDnsLabel(organization)) {
+    throw new ConfigError("tsb.organization", organization, "is not a TSB organization name. Allowed: lower-case letters, digits and '-' (TSB requires lower case)");
+  }
+  const chartRepo = optionalField(obj, "tsb.chartRepo") ?? DEFAULT_CHART_REPO;
+  if (!/^(https?|oci):\/\/\S+$/.test(chartRepo)) {
+    throw new ConfigError("tsb.chartRepo", chartRepo, "is not a chart repository URL. Allowed: https://... or oci://...");
+  }
+  const frontEnvoyPort = obj["frontEnvoyPort"] ?? 443;
+  if (typeof frontEnvoyPort !== "number" || !Number.isInteger(frontEnvoyPort) || frontEnvoyPort < 1 || frontEnvoyPort > 65535) {
+    throw new ConfigError("tsb.frontEnvoyPort", frontEnvoyPort, "is not a TCP port. Allowed: a whole number from 1 to 65535 (the seed uses 443)");
+  }
+  const readyTimeoutSeconds = obj["readyTimeoutSeconds"] ?? DEFAULT_READY_TIMEOUT_SECONDS;
+  if (typeof readyTimeoutSeconds !== "number" || !Number.isInteger(readyTimeoutSeconds) || readyTimeoutSeconds < 30 || readyTimeoutSeconds > 7200) {
+    throw new ConfigError("tsb.readyTimeoutSeconds", readyTimeoutSeconds, "is not a timeout. Allowed: a whole number of seconds from 30 to 7200 (default 600)");
+  }
+  return { version, registry, organization, chartRepo, frontEnvoyPort, readyTimeoutSeconds };
+}
+
+// ---- small readers: each names the key it reads in its error ----
+
+function requireString(raw: RawConfig, key: string): string {
+  const v = raw[key];
+  if (v === undefined || v.trim() === "") {
+    throw new ConfigError(key, v, `is required. Fix: pulumi config set ${NAMESPACE}:${key} <value>`);
+  }
+  return v;
+}
+
+function optionalString(raw: RawConfig, key: string): string | undefined {
+  const v = raw[key];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function requireObject(raw: RawConfig, key: string): Record<string, unknown> {
+  const text = raw[key];
+  if (text === undefined || text === "") {
+    throw new ConfigError(key, undefined, `is required. Allowed: an object; see Pulumi.example.yaml`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(key, text, "is not an object. Allowed: a YAML/JSON object; see Pulumi.example.yaml");
+  }
+  if (!isPlainObject(parsed)) throw new ConfigError(key, parsed, "is not an object. Allowed: a YAML/JSON object; see Pulumi.example.yaml");
+  return parsed;
+}
+
+function requireField(obj: Record<string, unknown>, key: string): string {
+  const v = optionalField(obj, key);
+  if (v === undefined) throw new ConfigError(key, undefined, "is required. Allowed: a non-empty string");
+  return v;
+}
+
+function optionalField(obj: Record<string, unknown>, key: string): string | undefined {
+  const field = key.slice(key.lastIndexOf(".") + 1);
+  const v = obj[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.trim() === "") {
+    throw new ConfigError(key, v, `is ${describe(v)}. Allowed: a non-empty string`);
+  }
+  return v;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

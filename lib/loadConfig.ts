@@ -1,0 +1,34 @@
+// The only place that reads Pulumi config. Bad config ends the program here, with one message and
+// no stack trace, before any resource is registered.
+import * as pulumi from "@pulumi/pulumi";
+import { parseConfig, type SetConfig } from "./config";
+import { ConfigError, NAMESPACE } from "./errors";
+
+export function loadConfig(): SetConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (fullKey.startsWith(`${NAMESPACE}:`)) raw[fullKey.slice(NAMESPACE.length + 1)] = value;
+  }
+  try {
+    const { config, warnings } = parseConfig(raw, secretConfigKeys());
+    for (const w of warnings) void pulumi.log.warn(w);
+    return config;
+  } catch (e) {
+    throw toRunError(e);
+  }
+}
+
+export function toRunError(e: unknown): unknown {
+  return e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+}
+
+/**
+ * Keys (without namespace) whose values Pulumi holds as secrets. The SDK knows (the CLI passes them
+ * in PULUMI_CONFIG_SECRET_KEYS) but exports the check only from its runtime module.
+ */
+function secretConfigKeys(): Set<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+  const keys = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(`${NAMESPACE}:`) && isConfigSecret(k));
+  return new Set(keys.map((k) => k.slice(NAMESPACE.length + 1)));
+}

@@ -1,0 +1,13 @@
+// Kubernetes names fixed by the TSB chart and the seed (tsb-facts.md, "Deployments and services").
+export const TSB_NAMESPACE = "tsb";
+export const RELEASE_NAME = "mp";
+export const OPERATOR_DEPLOYMENT = "tsb-operator-management-plane";
+/** Seed failover step 1: stop taking configuration on the old active. */
+export const FENCE_DEPLOYMENTS = ["tsb", "iam"] as const;
+/** Seed failover step 5: make control planes reconnect (and re-resolve) after DNS moved. */
+export const CUT_DEPLOYMENTS = ["envoy"] as const;
+/** Seed failover step 2: the promotion is done when this deployment is Available. */
+export const READY_DEPLOYMENT = "tsb";
+export const SIGNING_KEY_SECRET = "iam-signing-key";
+export const JWKS_SECRET = "tsb-iam-jwks";
+export const ANNOTATION_PREFIX = "tsb-ha.tetrate.io";

@@ -1,0 +1,167 @@
+// Pure planning: who is active, what each site gets, and which role changes are refused.
+// A Pulumi program does not see the config of its last run, so the program exports a small
+// `history` output and reads it back (a self stack reference) on the next run; the guards compare it
+// with the new config. Without history (first run) nothing is refused that config validation allows.
+import { ConfigError } from "./errors";
+import type { SetConfig, SiteConfig } from "./config";
+
+export type Role = "active" | "standby" | "fenced" | "lost";
+export type HaMode = "active" | "standby";
+
+export interface SiteHistory {
+  role: Role;
+  rebuild: number;
+  /** Which block the site's release carried: a fenced or lost site keeps it. */
+  haMode: HaMode;
+  /** The site holds a program-made copy of the active's `iam-signing-key`. */
+  keyCopy: boolean;
+  /** The site's release and namespace left this stack's state (it was lost); only a rebuild brings them back. */
+  detached: boolean;
+}
+
+export interface SetHistory {
+  activeSite: string;
+  sites: Record<string, SiteHistory>;
+}
+
+export interface SitePlan {
+  name: string;
+  fqdn: string;
+  role: Role;
+  /** false for a lost site: nothing on its cluster is created, changed, deleted or read. */
+  reachable: boolean;
+  /** The stack owns the site's namespace, release and secrets (false when lost or detached). */
+  managed: boolean;
+  haMode: HaMode;
+  /** Standby only: the permanent FQDN it synchronises from (the active's). */
+  syncHost?: string;
+  /** Register `${site}-iam-signing-key`, a copy of the active's key. */
+  keyCopy: boolean;
+  /** Register `${site}-standby-sa` (the service-account JWK). */
+  standbySecret: boolean;
+  /** Fenced: operator, `tsb` and `iam` at 0 replicas; `envoy` at 0 once DNS has moved. */
+  fenced: boolean;
+  rebuild: number;
+  config: SiteConfig;
+}
+
+export interface Failover {
+  from: string;
+  to: string;
+  /** The old active can still be read (it is fenced, not lost): the preflight compares keys with it. */
+  fromReachable: boolean;
+}
+
+export interface SetPlan {
+  activeSite: string;
+  active: SitePlan;
+  floatingFqdn: string;
+  sites: SitePlan[];
+  /** Present when the active site differs from the last run's. */
+  failover?: Failover;
+  /** What the next run will read back. */
+  history: SetHistory;
+}
+
+export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
+  const activeConfig = cfg.sites.find((s) => s.name === cfg.activeSite);
+  if (!activeConfig) throw new ConfigError("activeSite", cfg.activeSite, "is not one of the sites");
+  const sites = cfg.sites.map((s) => planSite(s, cfg, activeConfig.fqdn, previous?.sites[s.name]));
+  const active = sites.find((s) => s.role === "active") as SitePlan;
+
+  let failover: Failover | undefined;
+  if (previous && previous.activeSite !== cfg.activeSite) {
+    const from = sites.find((s) => s.name === previous.activeSite);
+    failover = { from: previous.activeSite, to: cfg.activeSite, fromReachable: from?.role === "fenced" && from.managed };
+  }
+
+  const history: SetHistory = { activeSite: cfg.activeSite, sites: {} };
+  for (const s of sites) {
+    history.sites[s.name] = {
+      role: s.role,
+      rebuild: s.rebuild,
+      haMode: s.haMode,
+      keyCopy: s.keyCopy,
+      detached: !s.managed,
+    };
+  }
+  const plan: SetPlan = { activeSite: cfg.activeSite, active, floatingFqdn: cfg.floatingFqdn, sites, history };
+  if (failover) plan.failover = failover;
+  return plan;
+}
+
+function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: SiteHistory | undefined): SitePlan {
+  const role: Role = site.name === cfg.activeSite ? "active" : site.state;
+  const stateKey = `sites.${site.name}.state`;
+  const rebuildKey = `sites.${site.name}.rebuild`;
+  if (prev && site.rebuild < prev.rebuild) {
+    throw new ConfigError(rebuildKey, site.rebuild, `is lower than the last update's ${prev.rebuild}. Allowed: ${prev.rebuild} or, to rebuild the site, ${prev.rebuild + 1}`);
+  }
+  const rebuilt = prev !== undefined && site.rebuild > prev.rebuild;
+
+  if (role === "active" && prev && (prev.role === "fenced" || prev.role === "lost")) {
+    throw new ConfigError("activeSite", site.name,
+      `names a site that was ${prev.role} in the last update; its database has diverged and it is never promoted. ` +
+      `Allowed: a site that is a standby now. To reuse ${site.name}: rebuild it as a standby (docs/failover.md, "Rebuild"), let it synchronise, then fail over to it`);
+  }
+  if (role === "active" && rebuilt) {
+    throw new ConfigError(rebuildKey, site.rebuild,
+      `rebuilds the active site. Allowed: rebuild a site only as a standby; promote it in a later update, once it has synchronised`);
+  }
+  if (role === "standby" && prev && prev.role !== "standby" && !rebuilt) {
+    const how = prev.role === "active"
+      ? `If ${site.name} was the active and you are failing over away from it, set ${stateKey} to fenced (cluster reachable) or lost (cluster gone)`
+      : `A ${prev.role} site becomes a standby again only by a rebuild: clean the site (docs/failover.md, "Rebuild"), then set ${rebuildKey} to ${prev.rebuild + 1}`;
+    throw new ConfigError(stateKey, site.state, `makes ${site.name} a standby, but it was ${prev.role} in the last update. ${how}`);
+  }
+
+  const detachedBefore = prev?.detached === true && !rebuilt;
+  if (detachedBefore && (role === "active" || role === "standby")) {
+    throw new ConfigError(stateKey, site.state,
+      `asks the program to manage ${site.name} again, but its resources left this stack when it was lost. Set ${rebuildKey} to ${(prev?.rebuild ?? 0) + 1} to reinstall it as a standby`);
+  }
+  // A fenced site the stack never managed (or lost before) is only fenced: its release is not ours.
+  const managed = role !== "lost" && !detachedBefore && !(role === "fenced" && prev === undefined);
+
+  const haMode: HaMode = role === "active" ? "active" : role === "standby" ? "standby" : prev?.haMode ?? "active";
+  // Once a site holds a copy it keeps it (a promoted standby keeps its key); a rebuild makes a new one.
+  const keyCopy = managed && (role === "standby" || (prev?.keyCopy === true && !rebuilt));
+
+  const plan: SitePlan = {
+    name: site.name,
+    fqdn: site.fqdn,
+    role,
+    reachable: role !== "lost",
+    managed,
+    haMode,
+    keyCopy,
+    standbySecret: managed && role === "standby",
+    fenced: role === "fenced",
+    rebuild: site.rebuild,
+    config: site,
+  };
+  if (role === "standby") plan.syncHost = activeFqdn;
+  return plan;
+}
+
+/** Reads back the `history` output of the last run; anything unexpected counts as no history. */
+export function parseHistory(value: unknown): SetHistory | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v["activeSite"] !== "string" || typeof v["sites"] !== "object" || v["sites"] === null) return undefined;
+  const sites: Record<string, SiteHistory> = {};
+  for (const [name, raw] of Object.entries(v["sites"] as Record<string, unknown>)) {
+    if (typeof raw !== "object" || raw === null) return undefined;
+    const r = raw as Record<string, unknown>;
+    const roles: Role[] = ["active", "standby", "fenced", "lost"];
+    if (!roles.includes(r["role"] as Role) || typeof r["rebuild"] !== "number") return undefined;
+    sites[name] = {
+      role: r["role"] as Role,
+      rebuild: r["rebuild"],
+      haMode: r["haMode"] === "standby" ? "standby" : "active",
+      keyCopy: r["keyCopy"] === true,
+      detached: r["detached"] === true,
+    };
+  }
+  return { activeSite: v["activeSite"], sites };
+}

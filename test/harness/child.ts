@@ -1,0 +1,105 @@
+// Runs the real index.ts once under Pulumi's mocks, in its own process, and prints what it
+// registered as JSON. Each run gets a fresh Pulumi runtime; see runProgram.ts for the caller side.
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import type { ChildInput, ChildOutput, Registration } from "./types";
+import { mockState } from "./mockState";
+
+const input = JSON.parse(process.env["TSB_HA_TEST_INPUT"] ?? "{}") as ChildInput;
+const registrations: Registration[] = [];
+const errors: string[] = [];
+const warnings: string[] = [];
+
+// Record the full request the engine would receive (options, dependencies, secret markers kept).
+type Req = {
+  getType(): string; getName(): string; getParent(): string; getCustom?(): boolean; getProvider(): string;
+  getObject?(): { toJavaScript(): unknown }; getProperties?(): { toJavaScript(): unknown };
+  getDependenciesList(): string[]; getProtect?(): boolean; getRetainondelete?(): boolean;
+  getDeletebeforereplace?(): boolean; getIgnorechangesList?(): string[]; getReplaceonchangesList?(): string[];
+  getId?(): string; getAdditionalsecretoutputsList?(): string[];
+  getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
+  getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+};
+const proto = MockMonitor.prototype as unknown as Record<string, (req: Req, cb: unknown) => Promise<void>>;
+for (const method of ["registerResource", "readResource"] as const) {
+  const original = proto[method]!;
+  proto[method] = async function (this: unknown, req: Req, cb: unknown) {
+    const monitor = this as { newUrn(parent: string, type: string, name: string): string };
+    const timeouts = req.getCustomtimeouts?.();
+    registrations.push({
+      kind: method === "readResource" ? "read" : "register",
+      type: req.getType(),
+      name: req.getName(),
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      parent: req.getParent() || undefined,
+      custom: method === "readResource" ? true : (req.getCustom?.() ?? false),
+      provider: req.getProvider() || undefined,
+      id: req.getId?.() || undefined,
+      inputs: (method === "readResource" ? req.getProperties?.() : req.getObject?.())?.toJavaScript() ?? {},
+      dependencies: req.getDependenciesList(),
+      protect: req.getProtect?.() ?? false,
+      retainOnDelete: req.getRetainondelete?.() ?? false,
+      deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+      ignoreChanges: req.getIgnorechangesList?.() ?? [],
+      replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+      replacementTrigger: req.getReplacementTrigger?.()?.toJavaScript(),
+      customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate() } : undefined,
+    });
+    return original.call(this, req, cb);
+  };
+}
+
+const origWarn = pulumi.log.warn;
+pulumi.log.warn = (msg: string, ...rest: unknown[]) => {
+  warnings.push(msg);
+  return (origWarn as (...a: unknown[]) => Promise<void>)(msg, ...rest);
+};
+process.on("unhandledRejection", (e) => errors.push(e instanceof Error ? e.message : String(e)));
+
+async function run(): Promise<ChildOutput> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => mockState(args, input),
+      call: (args) => {
+        throw new Error(`unexpected call ${args.token}: the program must not invoke provider functions`);
+      },
+    },
+    "tsb-ha",
+    input.stack ?? "prod",
+    input.preview ?? false,
+    "organization",
+  );
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.config)) config[`tsb-ha:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map((k) => `tsb-ha:${k}`));
+
+  let outputs: Record<string, { value: unknown; secret: boolean }> | undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = (await require("../../index")) as Record<string, unknown>;
+    outputs = {};
+    for (const [k, v] of Object.entries(exported)) {
+      const out = pulumi.output(v);
+      const value = await new Promise<unknown>((resolve) => out.apply((x) => { resolve(x); return x; }));
+      outputs[k] = { value, secret: await pulumi.isSecret(out) };
+    }
+  } catch (e) {
+    errors.push(e instanceof Error ? e.message : String(e));
+  }
+  // Let every registration started by the program finish (or fail) before reporting.
+  await new Promise((r) => setTimeout(r, 50));
+  const result: ChildOutput = { registrations, errors, warnings };
+  if (outputs) result.outputs = outputs;
+  return result;
+}
+
+run().then(
+  (r) => {
+    process.stdout.write(`\n@@RESULT@@${JSON.stringify(r)}\n`);
+    process.exit(0);
+  },
+  (e: unknown) => {
+    process.stdout.write(`\n@@RESULT@@${JSON.stringify({ registrations, errors: [...errors, String(e)], warnings })}\n`);
+    process.exit(0);
+  },
+);

@@ -1,0 +1,85 @@
+// Test-side entry: run index.ts under mocks in a child process and return what it registered.
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import type { ChildInput, ChildOutput, Registration } from "./types";
+
+export type { ChildInput, ChildOutput, Registration };
+
+const CHILD = path.join(__dirname, "child.ts");
+
+export async function runProgram(input: ChildInput): Promise<ChildOutput> {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ["--import", "tsx", CHILD], {
+      env: { ...process.env, TSB_HA_TEST_INPUT: JSON.stringify(input), PULUMI_CONFIG_SECRET_KEYS: "" },
+      maxBuffer: 64 * 1024 * 1024,
+      cwd: path.join(__dirname, "..", ".."),
+    }, (err, out, errOut) => {
+      const marker = out.lastIndexOf("@@RESULT@@");
+      if (marker < 0) reject(new Error(`mocked run printed no result (${err?.message ?? "no error"}):\n${errOut}\n${out}`));
+      else resolve(out.slice(marker + "@@RESULT@@".length));
+    });
+  });
+  return JSON.parse(stdout) as ChildOutput;
+}
+
+// ---- reading registrations ----
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecretValue(v: unknown): boolean {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+
+/** Strips secret markers, so tests can read values. */
+export function reveal(v: unknown): unknown {
+  if (isSecretValue(v)) return reveal((v as Record<string, unknown>)["value"]);
+  if (Array.isArray(v)) return v.map(reveal);
+  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reveal(x)]));
+  return v;
+}
+
+/** Every string that sits outside a secret marker, with its path. */
+export function plainStrings(v: unknown, at = ""): Array<{ path: string; value: string }> {
+  if (isSecretValue(v)) return [];
+  if (typeof v === "string") return [{ path: at, value: v }];
+  if (Array.isArray(v)) return v.flatMap((x, i) => plainStrings(x, `${at}[${i}]`));
+  if (typeof v === "object" && v !== null) return Object.entries(v).flatMap(([k, x]) => plainStrings(x, at ? `${at}.${k}` : k));
+  return [];
+}
+
+export function find(result: ChildOutput, name: string, kind: Registration["kind"] = "register"): Registration {
+  const r = result.registrations.find((x) => x.name === name && x.kind === kind);
+  if (!r) throw new Error(`no ${kind} named ${name}; have: ${result.registrations.map((x) => x.name).join(", ")}`);
+  return r;
+}
+
+export function has(result: ChildOutput, name: string, kind: Registration["kind"] = "register"): boolean {
+  return result.registrations.some((x) => x.name === name && x.kind === kind);
+}
+
+/** The site whose Kubernetes provider a registration uses. */
+export function siteOf(r: Registration): string | undefined {
+  const name = r.provider?.split("::")[3];
+  return name?.endsWith("-k8s") ? name.slice(0, -4) : undefined;
+}
+
+/** Whether `from` depends on `to`, directly or through other registrations (or their parents' children). */
+export function dependsOn(result: ChildOutput, from: string, to: string): boolean {
+  const byUrn = new Map(result.registrations.filter((r) => r.kind === "register").map((r) => [r.urn, r]));
+  const target = find(result, to).urn;
+  const seen = new Set<string>();
+  const stack = [find(result, from).urn];
+  while (stack.length > 0) {
+    const urn = stack.pop()!;
+    if (seen.has(urn)) continue;
+    seen.add(urn);
+    const r = byUrn.get(urn);
+    if (!r) continue;
+    for (const d of r.dependencies) {
+      if (d === target) return true;
+      stack.push(d);
+    }
+  }
+  return false;
+}
