@@ -37,7 +37,8 @@ export class ManagementPlane extends pulumi.ComponentResource {
   private readonly provider: k8s.Provider;
 
   constructor(name: string, args: ManagementPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tsb-ha:index:ManagementPlane", name, {}, opts);
+    // The role is recorded on the component (policies read it); it changes no child's name.
+    super("tsb-ha:index:ManagementPlane", name, { site: args.site.name, role: args.site.role, fqdn: args.site.fqdn }, opts);
     const { site, provider } = args;
     this.site = site;
     this.provider = provider;

@@ -18,7 +18,7 @@ export class SiteFence extends pulumi.ComponentResource {
   private readonly args: SiteFenceArgs;
 
   constructor(name: string, args: SiteFenceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tsb-ha:index:SiteFence", name, {}, opts);
+    super("tsb-ha:index:SiteFence", name, { site: args.site }, opts);
     this.args = args;
     // The operator reconciles deployments and would undo a scale-down it did not make: stop it first.
     const operator = this.scaleToZero(OPERATOR_DEPLOYMENT, []);

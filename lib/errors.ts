@@ -16,6 +16,6 @@ export class ConfigError extends Error {
 /** A short, printable form of a config value (never used for secrets: callers pass a placeholder). */
 export function describe(value: unknown): string {
   if (value === undefined) return "not set";
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? typeof value;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -28,7 +28,8 @@ export function toRunError(e: unknown): unknown {
  */
 function secretConfigKeys(): Set<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret: (key: string) => boolean };
+  const isConfigSecret = runtimeConfig.isConfigSecret;
   const keys = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(`${NAMESPACE}:`) && isConfigSecret(k));
   return new Set(keys.map((k) => k.slice(NAMESPACE.length + 1)));
 }

@@ -76,11 +76,12 @@ async function run(): Promise<ChildOutput> {
   let outputs: Record<string, { value: unknown; secret: boolean }> | undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported = (await require("../../index")) as Record<string, unknown>;
+    const program = require("../../index") as Promise<Record<string, unknown>>;
+    const exported = await program;
     outputs = {};
     for (const [k, v] of Object.entries(exported)) {
-      const out = pulumi.output(v);
-      const value = await new Promise<unknown>((resolve) => out.apply((x) => { resolve(x); return x; }));
+      const out: pulumi.Output<unknown> = pulumi.output(v);
+      const value = await new Promise<unknown>((resolve) => out.apply((x: unknown) => { resolve(x); return x; }));
       outputs[k] = { value, secret: await pulumi.isSecret(out) };
     }
   } catch (e) {

@@ -15,7 +15,8 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInp
   if (args.type.startsWith("tls:")) {
     if (input.tls === "openssl") {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { opensslTlsState } = require("./opensslTls") as { opensslTlsState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> };
+      const tlsModule = require("./opensslTls") as { opensslTlsState: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> };
+      const opensslTlsState = tlsModule.opensslTlsState;
       return { id, state: { ...inputs, ...opensslTlsState(args.type, args.name, inputs) } };
     }
     return { id, state: { ...inputs, ...fakeTls(args.type, args.name) } };
