@@ -32,7 +32,7 @@ async function main() {
 
   // The active's own key: read as it stands when it holds a copy or is being promoted (then it
   // exists already); otherwise once its release exists (a first install: the chart makes it).
-  const activeKey = plan.active.keyCopy || plan.failover
+  const activeKey = plan.active.copies || plan.failover
     ? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name))
     : undefined;
   const preflight = failoverPreflight(plan, activeKey, provider);
@@ -49,6 +49,7 @@ async function main() {
     provider: provider(plan.active.name),
     certs: pki.sites[plan.active.name]!,
     ...(activeKey ? { signingKey: activeKey } : {}),
+    ...(jwk ? { standbyJwk: jwk } : {}),
     releaseDependsOn: fences.flatMap((f) => f.patches),
   });
   const signingKey = activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release);
@@ -60,8 +61,8 @@ async function main() {
       site,
       provider: provider(site.name),
       certs: pki.sites[site.name]!,
-      ...(site.keyCopy ? { signingKey } : {}),
-      ...(site.standbySecret && jwk ? { standbyJwk: jwk } : {}),
+      ...(site.copies ? { signingKey } : {}),
+      ...(jwk ? { standbyJwk: jwk } : {}),
       releaseDependsOn: site.role === "standby" && active.readyGate ? [active.readyGate] : [],
     });
   }

@@ -54,21 +54,21 @@ export class ManagementPlane extends pulumi.ComponentResource {
     const ns = namespace.metadata.name;
     const prerequisites: pulumi.Resource[] = [namespace];
 
-    if (site.keyCopy) {
+    if (site.copies) {
       if (!args.signingKey) throw new pulumi.ResourceError(`site ${site.name} needs the active's iam-signing-key`, this);
       prerequisites.push(new k8s.core.v1.Secret(`${site.name}-iam-signing-key`, {
         metadata: { name: "iam-signing-key", namespace: ns },
         type: args.signingKey.apply((k) => k.type),
         data: pulumi.secret(args.signingKey.apply((k) => k.data)),
       }, keep));
-    }
-    if (site.standbySecret) {
-      if (!args.standbyJwk) throw new pulumi.ResourceError(`standby ${site.name} needs the service-account JWK`, this);
-      prerequisites.push(new k8s.core.v1.Secret(`${site.name}-standby-sa`, {
+      // Only a standby uses the account; elsewhere the secret stays as it is, even if the JWK left config.
+      const syncing = site.role === "standby";
+      if (syncing && !args.standbyJwk) throw new pulumi.ResourceError(`standby ${site.name} needs the service-account JWK`, this);
+      prerequisites.push(new k8s.core.v1.Secret(`${site.name}-sa-jwk`, {
         metadata: { name: "tsb-standby-sa", namespace: ns },
         type: "Opaque",
-        stringData: { jwk: pulumi.secret(args.standbyJwk) },
-      }, keep));
+        stringData: { jwk: pulumi.secret(args.standbyJwk ?? "") },
+      }, { ...keep, ...(syncing ? {} : { ignoreChanges: ["stringData", "data"] }) }));
     }
 
     const values = pulumi

@@ -13,8 +13,8 @@ export interface SiteHistory {
   rebuild: number;
   /** Which block the site's release carried: a fenced or lost site keeps it. */
   haMode: HaMode;
-  /** The site holds a program-made copy of the active's `iam-signing-key`. */
-  keyCopy: boolean;
+  /** The site holds the program-made copies a standby needs (`iam-signing-key`, `tsb-standby-sa`). */
+  copies: boolean;
   /** The site's release and namespace left this stack's state (it was lost); only a rebuild brings them back. */
   detached: boolean;
 }
@@ -35,10 +35,12 @@ export interface SitePlan {
   haMode: HaMode;
   /** Standby only: the permanent FQDN it synchronises from (the active's). */
   syncHost?: string;
-  /** Register `${site}-iam-signing-key`, a copy of the active's key. */
-  keyCopy: boolean;
-  /** Register `${site}-standby-sa` (the service-account JWK). */
-  standbySecret: boolean;
+  /**
+   * Register `${site}-iam-signing-key` (a copy of the active's key) and `${site}-sa-jwk` (Secret
+   * `tsb-standby-sa`). A standby gets them; a promoted or fenced site keeps them: a failover never
+   * deletes a copied secret.
+   */
+  copies: boolean;
   /** Fenced: operator, `tsb` and `iam` at 0 replicas; `envoy` at 0 once DNS has moved. */
   fenced: boolean;
   rebuild: number;
@@ -81,7 +83,7 @@ export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
       role: s.role,
       rebuild: s.rebuild,
       haMode: s.haMode,
-      keyCopy: s.keyCopy,
+      copies: s.copies,
       detached: !s.managed,
     };
   }
@@ -124,8 +126,8 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
   const managed = role !== "lost" && !detachedBefore && !(role === "fenced" && prev === undefined);
 
   const haMode: HaMode = role === "active" ? "active" : role === "standby" ? "standby" : prev?.haMode ?? "active";
-  // Once a site holds a copy it keeps it (a promoted standby keeps its key); a rebuild makes a new one.
-  const keyCopy = managed && (role === "standby" || (prev?.keyCopy === true && !rebuilt));
+  // Once a site holds the copies it keeps them (a promoted standby keeps its key); a rebuild makes new ones.
+  const copies = managed && (role === "standby" || (prev?.copies === true && !rebuilt));
 
   const plan: SitePlan = {
     name: site.name,
@@ -134,8 +136,7 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
     reachable: role !== "lost",
     managed,
     haMode,
-    keyCopy,
-    standbySecret: managed && role === "standby",
+    copies,
     fenced: role === "fenced",
     rebuild: site.rebuild,
     config: site,
@@ -159,7 +160,7 @@ export function parseHistory(value: unknown): SetHistory | undefined {
       role: r["role"] as Role,
       rebuild: r["rebuild"],
       haMode: r["haMode"] === "standby" ? "standby" : "active",
-      keyCopy: r["keyCopy"] === true,
+      copies: r["copies"] === true,
       detached: r["detached"] === true,
     };
   }
