@@ -52,10 +52,13 @@ async function main() {
     ...(jwk ? { standbyJwk: jwk } : {}),
     releaseDependsOn: fences.flatMap((f) => f.patches),
   });
-  const signingKey = activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release);
+  // Copies wait for the preflight too: a refused failover must not rewrite mp3's key with mp2's.
+  const signingKey = pulumi
+    .all([activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release), preflight])
+    .apply(([key]) => key);
 
   // Standbys (and fenced sites' releases, unchanged) attach only once the active serves.
-  for (const site of plan.sites.filter((s) => s.managed && s.role !== "active")) {
+  const others = plan.sites.filter((s) => s.managed && s.role !== "active").map((site) =>
     new ManagementPlane(site.name, {
       ...common,
       site,
@@ -64,8 +67,7 @@ async function main() {
       ...(site.copies ? { signingKey } : {}),
       ...(jwk ? { standbyJwk: jwk } : {}),
       releaseDependsOn: site.role === "standby" && active.readyGate ? [active.readyGate] : [],
-    });
-  }
+    }));
 
   // 4. Move the floating name after the gate; 5. cut the old front proxies after the name moved.
   const dns = new FloatingDns("dns", {
@@ -76,7 +78,13 @@ async function main() {
     siteRecords: siteRecords(plan),
     after: active.readyGate ? [active.readyGate] : [],
   });
-  for (const fence of fences) fence.cutFrontProxy([dns.floatingRecord]);
+  const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.floatingRecord]));
+
+  // The guards of the next run trust `history`; it resolves only once every step above has, so a
+  // failed update (which still saves the outputs it resolved) keeps the last good history.
+  const done = [dns.floatingRecord, ...cuts, ...[active, ...others].flatMap((mp) => [mp.release, mp.readyGate])]
+    .filter((r): r is pulumi.CustomResource => r !== undefined)
+    .map((r) => r.urn);
 
   return {
     activeSite: plan.activeSite,
@@ -86,7 +94,7 @@ async function main() {
     controlPlaneValues: pki.rootCaCertPem.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca)),
     adminPassword: pulumi.secret(adminPassword.result),
     /** Read back by the next run's guards (lib/topology.ts). */
-    history: plan.history,
+    history: pulumi.all([...done, preflight]).apply(() => plan.history),
   };
 }
 

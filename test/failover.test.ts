@@ -1,0 +1,186 @@
+// Failover under mocks: the real program runs with the before config, then with the after config and
+// the before run's `history` (what the self stack reference returns), and we compare what it registers.
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { dependsOn, find, has, reveal, runProgram, siteOf, type ChildOutput, type Registration } from "./harness/runProgram";
+import { baseConfig, clusterWithKeys, input } from "./fixtures";
+
+const THREE = { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } };
+const beforeConfig = baseConfig({ sites: THREE });
+const afterConfig = (mp1State: "fenced" | "lost") =>
+  baseConfig({ activeSite: "mp2", sites: { ...THREE, mp1: { context: "mp1", state: mp1State } } });
+
+const history = (run: ChildOutput) => ({ history: run.outputs!["history"]!.value });
+const registered = (run: ChildOutput) => new Map(run.registrations.filter((r) => r.kind === "register").map((r) => [r.urn, r]));
+const same = (a: Registration, b: Registration) => JSON.stringify(reveal(a.inputs)) === JSON.stringify(reveal(b.inputs));
+
+/** Compares two runs the way the engine would: by URN, then by inputs. */
+function diff(a: ChildOutput, b: ChildOutput) {
+  const before = registered(a);
+  const after = registered(b);
+  const created = [...after.keys()].filter((u) => !before.has(u)).map((u) => after.get(u)!.name).sort();
+  const removed = [...before.keys()].filter((u) => !after.has(u)).map((u) => before.get(u)!.name).sort();
+  const updated = [...after.keys()].filter((u) => before.has(u) && !same(before.get(u)!, after.get(u)!)).map((u) => after.get(u)!.name).sort();
+  return { created, removed, updated };
+}
+
+const values = (r: Registration) => (reveal(r.inputs) as { values: { spec: { highAvailability: unknown } } }).values;
+
+describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
+  let first: ChildOutput;
+  let flip: ChildOutput;
+  let again: ChildOutput;
+  before(async () => {
+    first = await runProgram(input(beforeConfig));
+    assert.deepEqual(first.errors, []);
+    flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first) }));
+    assert.deepEqual(flip.errors, []);
+    again = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(flip) }));
+    assert.deepEqual(again.errors, []);
+  });
+
+  it("keeps every URN: nothing stateful is created anew or removed, only updated in place", () => {
+    const d = diff(first, flip);
+    // What a `pulumi preview` of the flip shows, counted (and printed for the runbook).
+    console.log(`flip: ${d.created.length} created, ${d.updated.length} updated, ${d.removed.length} left state: ${JSON.stringify(d)}`);
+    assert.deepEqual(d.created, [
+      "mp1", // SiteFence component
+      "mp1-envoy-scaled-down",
+      "mp1-iam-scaled-down",
+      "mp1-tsb-operator-management-plane-scaled-down",
+      "mp1-tsb-scaled-down",
+      "mp2-tsb-ready",
+    ]);
+    assert.deepEqual(d.removed, ["mp1-tsb-ready"], "only the old ready gate leaves (retained: nothing is sent to mp1)");
+    // mp1, mp2 and dns are components: their role / target props change, nothing is sent anywhere.
+    assert.deepEqual(d.updated, ["dns", "floating-record", "mp1", "mp2", "mp2-managementplane", "mp3-managementplane"]);
+  });
+
+  it("leaves the old active's release values exactly as they were", () => {
+    assert.ok(same(find(first, "mp1-managementplane"), find(flip, "mp1-managementplane")));
+  });
+
+  it("promotes mp2 to the active block and moves mp3's synchronisation to mp2", () => {
+    assert.deepEqual(values(find(flip, "mp2-managementplane")).spec.highAvailability, { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
+    assert.deepEqual(values(find(flip, "mp3-managementplane")).spec.highAvailability, {
+      standby: { activeMpSynchronizationEndpoint: { host: "mp2.tsb.example.com", port: 443, selfSigned: true } },
+    });
+    assert.deepEqual((reveal(find(flip, "floating-record").inputs) as { records: string[] }).records, ["mp2.tsb.example.com"]);
+  });
+
+  it("runs the seed's order as dependency paths: fence -> promote -> ready -> DNS -> cut", () => {
+    const path: Array<[string, string]> = [
+      ["mp1-tsb-scaled-down", "mp1-tsb-operator-management-plane-scaled-down"],
+      ["mp1-iam-scaled-down", "mp1-tsb-operator-management-plane-scaled-down"],
+      ["mp2-managementplane", "mp1-tsb-scaled-down"],
+      ["mp2-managementplane", "mp1-iam-scaled-down"],
+      ["mp2-tsb-ready", "mp2-managementplane"],
+      ["floating-record", "mp2-tsb-ready"],
+      ["mp1-envoy-scaled-down", "floating-record"],
+      ["mp3-managementplane", "mp2-tsb-ready"],
+    ];
+    for (const [later, earlier] of path) assert.ok(dependsOn(flip, later, earlier), `${later} waits for ${earlier}`);
+    assert.ok(!dependsOn(flip, "floating-record", "mp1-envoy-scaled-down"), "DNS does not wait for the cut");
+  });
+
+  it("fences with replica patches the operator cannot undo, on mp1's cluster", () => {
+    for (const d of ["tsb-operator-management-plane", "tsb", "iam", "envoy"]) {
+      const patch = find(flip, `mp1-${d}-scaled-down`);
+      assert.equal(siteOf(patch), "mp1");
+      const inputs = reveal(patch.inputs) as { metadata: { name: string; namespace: string; annotations: Record<string, string> }; spec: { replicas: number } };
+      assert.equal(inputs.metadata.name, d);
+      assert.equal(inputs.metadata.namespace, "tsb");
+      assert.equal(inputs.spec.replicas, 0);
+      assert.equal(inputs.metadata.annotations["pulumi.com/patchForce"], "true");
+    }
+  });
+
+  it("checks the signing keys before it fences: reads on both actives and the new jwks", () => {
+    assert.equal(siteOf(find(flip, "mp1-iam-signing-key-read", "read")), "mp1");
+    assert.equal(siteOf(find(flip, "mp2-iam-signing-key-read", "read")), "mp2");
+    assert.equal(siteOf(find(flip, "mp2-tsb-iam-jwks-read", "read")), "mp2");
+  });
+
+  it("keeps the new active's copied iam-signing-key and service-account secret", () => {
+    for (const name of ["mp2-iam-signing-key", "mp2-sa-jwk", "mp2-namespace"]) {
+      assert.ok(same(find(first, name), find(flip, name)), `${name} unchanged`);
+      assert.equal(find(flip, name).retainOnDelete, true);
+    }
+  });
+
+  it("changes nothing on a second update with the same config", () => {
+    const d = diff(flip, again);
+    assert.deepEqual(d, { created: [], removed: [], updated: [] });
+    assert.ok(!has(again, "mp1-iam-signing-key-read", "read"), "no preflight once the failover is done");
+  });
+});
+
+describe("failover mp1 -> mp2 with mp1 lost", () => {
+  let first: ChildOutput;
+  let flip: ChildOutput;
+  before(async () => {
+    first = await runProgram(input(beforeConfig));
+    const clusters = clusterWithKeys(["mp2", "mp3"]); // mp1's cluster is gone: any read there would fail
+    flip = await runProgram(input(afterConfig("lost"), { previousOutputs: history(first), clusterSecrets: clusters }));
+  });
+
+  it("completes on the surviving site", () => {
+    assert.deepEqual(flip.errors, []);
+    assert.deepEqual(values(find(flip, "mp2-managementplane")).spec.highAvailability, { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
+    assert.deepEqual((reveal(find(flip, "floating-record").inputs) as { records: string[] }).records, ["mp2.tsb.example.com"]);
+    assert.ok(dependsOn(flip, "floating-record", "mp2-tsb-ready"));
+  });
+
+  it("registers, reads and patches nothing on mp1, and never configures its provider", () => {
+    assert.ok(!has(flip, "mp1-k8s"));
+    const onMp1 = flip.registrations.filter((r) => siteOf(r) === "mp1" || r.name.startsWith("mp1-") && r.type.startsWith("kubernetes:"));
+    assert.deepEqual(onMp1.map((r) => r.name), []);
+  });
+
+  it("keeps mp1's certificates (they live in state, not on the cluster)", () => {
+    assert.ok(same(find(first, "mp1-tsb-cert"), find(flip, "mp1-tsb-cert")));
+  });
+});
+
+describe("a fenced site whose cluster dies later", () => {
+  it("becomes lost without any call to its cluster", async () => {
+    const first = await runProgram(input(beforeConfig));
+    const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first) }));
+    const lost = await runProgram(input(afterConfig("lost"), { previousOutputs: history(flip), clusterSecrets: clusterWithKeys(["mp2", "mp3"]) }));
+    assert.deepEqual(lost.errors, []);
+    assert.deepEqual(lost.registrations.filter((r) => siteOf(r) === "mp1" || r.name === "mp1-k8s").map((r) => r.name), []);
+    const d = diff(flip, lost);
+    assert.deepEqual(d, {
+      created: [],
+      updated: [],
+      // They leave the state only: every one is retainOnDelete, so no delete reaches mp1's cluster.
+      removed: [
+        "mp1", "mp1", "mp1-envoy-scaled-down", "mp1-iam-scaled-down", "mp1-k8s", "mp1-managementplane", "mp1-namespace",
+        "mp1-tsb-operator-management-plane-scaled-down", "mp1-tsb-scaled-down",
+      ],
+    });
+    for (const name of d.removed.filter((n) => n !== "mp1" && n !== "mp1-k8s")) assert.equal(find(flip, name).retainOnDelete, true, name);
+  });
+});
+
+describe("preflight", () => {
+  it("refuses the failover before anything is fenced when the signing keys differ", async () => {
+    const first = await runProgram(input(beforeConfig));
+    const clusters = { ...clusterWithKeys(["mp2", "mp3"], "kid-new"), ...clusterWithKeys(["mp1"], "kid-old") };
+    const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), clusterSecrets: clusters }));
+    assert.equal(flip.errors.length >= 1, true);
+    assert.match(flip.errors.join("\n"), /Failover mp1 -> mp2 refused: iam-signing-key on mp2 \(kid kid-new\) differs from the one on mp1 \(kid kid-old\)\. Nothing was fenced\./);
+    assert.deepEqual(flip.registrations.filter((r) => /scaled-down/.test(r.name)).map((r) => r.name), [], "no fence registered");
+    assert.ok(!has(flip, "mp2-managementplane"), "no promotion registered");
+    assert.ok(!has(flip, "floating-record"), "the floating name does not move");
+  });
+
+  it("refuses when the new active has an empty tsb-iam-jwks", async () => {
+    const first = await runProgram(input(beforeConfig));
+    const clusters = clusterWithKeys(["mp1", "mp2", "mp3"]);
+    clusters["mp2"]!["tsb/tsb-iam-jwks"] = { type: "Opaque", data: {} };
+    const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), clusterSecrets: clusters }));
+    assert.match(flip.errors.join("\n"), /refused: tsb-iam-jwks on mp2 is empty\. Nothing was fenced/);
+    assert.deepEqual(flip.registrations.filter((r) => /scaled-down/.test(r.name)).map((r) => r.name), []);
+  });
+});
