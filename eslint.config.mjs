@@ -18,4 +18,9 @@ export default tseslint.config(
       "no-new": "off",
     },
   },
+  {
+    // node:test's describe/it return promises the runner itself awaits.
+    files: ["test/**/*.test.ts"],
+    rules: { "@typescript-eslint/no-floating-promises": "off" },
+  },
 );

@@ -173,6 +173,8 @@ describe("preflight", () => {
     assert.deepEqual(flip.registrations.filter((r) => /scaled-down/.test(r.name)).map((r) => r.name), [], "no fence registered");
     assert.ok(!has(flip, "mp2-managementplane"), "no promotion registered");
     assert.ok(!has(flip, "floating-record"), "the floating name does not move");
+    assert.ok(!has(flip, "mp3-iam-signing-key"), "no standby's key copy is rewritten");
+    assert.ok(flip.outputs!["history"]!.failed, "history is not saved: the next run still sees mp1 active");
   });
 
   it("refuses when the new active has an empty tsb-iam-jwks", async () => {

@@ -73,7 +73,7 @@ async function run(): Promise<ChildOutput> {
   for (const [k, v] of Object.entries(input.config)) config[`tsb-ha:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map((k) => `tsb-ha:${k}`));
 
-  let outputs: Record<string, { value: unknown; secret: boolean }> | undefined;
+  let outputs: ChildOutput["outputs"];
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require("../../index") as Promise<Record<string, unknown>>;
@@ -81,8 +81,13 @@ async function run(): Promise<ChildOutput> {
     outputs = {};
     for (const [k, v] of Object.entries(exported)) {
       const out: pulumi.Output<unknown> = pulumi.output(v);
-      const value = await new Promise<unknown>((resolve) => out.apply((x: unknown) => { resolve(x); return x; }));
-      outputs[k] = { value, secret: await pulumi.isSecret(out) };
+      // `promise()` is the SDK's own (internal) way to await an Output; it rejects when a step failed.
+      const settle = (out as unknown as { promise(): Promise<unknown> }).promise();
+      try {
+        outputs[k] = { value: await settle, secret: await pulumi.isSecret(out) };
+      } catch (e) {
+        outputs[k] = { value: undefined, secret: false, failed: e instanceof Error ? e.message : String(e) };
+      }
     }
   } catch (e) {
     errors.push(e instanceof Error ? e.message : String(e));

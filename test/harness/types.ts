@@ -38,5 +38,6 @@ export interface ChildOutput {
   registrations: Registration[];
   errors: string[];
   warnings: string[];
-  outputs?: Record<string, { value: unknown; secret: boolean }>;
+  /** Each stack output; `failed` when it never resolved because a step it waits for failed. */
+  outputs?: Record<string, { value: unknown; secret: boolean; failed?: string }>;
 }
