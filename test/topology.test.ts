@@ -1,0 +1,120 @@
+// Pure planning: roles, synchronisation hosts, copies and the guards that refuse unsafe role changes.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../lib/config";
+import { parseHistory, planSet, type SetHistory } from "../lib/topology";
+import { highAvailabilityBlock, managementPlaneValues } from "../lib/values";
+import { baseConfig } from "./fixtures";
+
+type Sites = Record<string, Record<string, unknown>>;
+function cfg(activeSite: string, sites: Sites) {
+  const raw = Object.fromEntries(Object.entries(baseConfig({ activeSite, sites })).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  return parseConfig(raw, new Set(["standbyServiceAccountJwk"])).config;
+}
+const plan = (activeSite: string, sites: Sites, previous?: SetHistory) => planSet(cfg(activeSite, sites), previous);
+const roles = (p: ReturnType<typeof planSet>) => Object.fromEntries(p.sites.map((s) => [s.name, s.role]));
+
+const start = plan("mp1", { mp1: {}, mp2: {}, mp3: {} });
+const afterFlip = plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: {} }, start.history);
+
+describe("planSet", () => {
+  it("makes the active site active and every other site a standby of its permanent FQDN", () => {
+    assert.deepEqual(roles(start), { mp1: "active", mp2: "standby", mp3: "standby" });
+    assert.deepEqual(start.sites.map((s) => s.syncHost), [undefined, "mp1.tsb.example.com", "mp1.tsb.example.com"]);
+    assert.deepEqual(start.sites.map((s) => s.copies), [false, true, true], "standbys get the copied secrets, the first active keeps its own");
+    assert.equal(start.failover, undefined);
+  });
+
+  it("detects a failover against the last update and keeps the promoted site's copies", () => {
+    assert.deepEqual(afterFlip.failover, { from: "mp1", to: "mp2", fromReachable: true });
+    assert.deepEqual(roles(afterFlip), { mp1: "fenced", mp2: "active", mp3: "standby" });
+    const byName = Object.fromEntries(afterFlip.sites.map((s) => [s.name, s]));
+    assert.equal(byName["mp2"]!.copies, true);
+    assert.equal(byName["mp1"]!.haMode, "active", "a fenced site keeps the block its release had");
+    assert.equal(byName["mp3"]!.syncHost, "mp2.tsb.example.com");
+  });
+
+  it("marks a lost old active unreachable and unmanaged; the preflight skips it", () => {
+    const lost = plan("mp2", { mp1: { state: "lost" }, mp2: {}, mp3: {} }, start.history);
+    const mp1 = lost.sites.find((s) => s.name === "mp1")!;
+    assert.deepEqual([mp1.reachable, mp1.managed, mp1.copies], [false, false, false]);
+    assert.deepEqual(lost.failover, { from: "mp1", to: "mp2", fromReachable: false });
+    assert.equal(lost.history.sites["mp1"]!.detached, true);
+  });
+
+  it("fences, without managing, a lost site that came back", () => {
+    const lost = plan("mp2", { mp1: { state: "lost" }, mp2: {} }, start.history);
+    const back = plan("mp2", { mp1: { state: "fenced" }, mp2: {} }, lost.history);
+    const mp1 = back.sites.find((s) => s.name === "mp1")!;
+    assert.deepEqual([mp1.reachable, mp1.managed, mp1.fenced], [true, false, true]);
+  });
+
+  it("rebuilds a fenced site as a standby of the new active, with new copies", () => {
+    const rebuilt = plan("mp2", { mp1: { rebuild: 1 }, mp2: {}, mp3: {} }, afterFlip.history);
+    const mp1 = rebuilt.sites.find((s) => s.name === "mp1")!;
+    assert.deepEqual([mp1.role, mp1.managed, mp1.copies, mp1.rebuild, mp1.syncHost], ["standby", true, true, 1, "mp2.tsb.example.com"]);
+  });
+
+  it("round-trips its history through the stack output", () => {
+    assert.deepEqual(parseHistory(JSON.parse(JSON.stringify(afterFlip.history))), afterFlip.history);
+    assert.equal(parseHistory({ activeSite: 3 }), undefined);
+    assert.equal(parseHistory(undefined), undefined);
+  });
+});
+
+describe("guards", () => {
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ["promoting a site that was fenced", () => plan("mp1", { mp1: {}, mp2: { state: "fenced" }, mp3: {} }, afterFlip.history),
+      /^tsb-ha:activeSite = "mp1" names a site that was fenced in the last update; .* never promoted/],
+    ["a fenced site back to standby without a rebuild", () => plan("mp2", { mp1: {}, mp2: {}, mp3: {} }, afterFlip.history),
+      /^tsb-ha:sites\.mp1\.state = "standby" makes mp1 a standby, but it was fenced .* set tsb-ha:sites\.mp1\.rebuild to 1|sites\.mp1\.rebuild to 1/],
+    ["leaving the old active a standby", () => plan("mp2", { mp1: {}, mp2: {}, mp3: {} }, start.history),
+      /^tsb-ha:sites\.mp1\.state = "standby" makes mp1 a standby, but it was active .* set sites\.mp1\.state to fenced .* or lost/],
+    ["a rebuild generation going down", () => plan("mp2", { mp1: { rebuild: 0, state: "fenced" }, mp2: {} }, { activeSite: "mp2", sites: { mp1: { role: "fenced", rebuild: 2, haMode: "active", copies: false, detached: false }, mp2: { role: "active", rebuild: 0, haMode: "active", copies: true, detached: false } } }),
+      /^tsb-ha:sites\.mp1\.rebuild = 0 is lower than the last update's 2/],
+    ["promoting a site in the update that rebuilds it", () => plan("mp1", { mp1: { rebuild: 1 }, mp2: { state: "fenced" } }, afterFlip.history),
+      /names a site that was fenced|rebuilds the active site/],
+    ["managing a lost site again without a rebuild", () => plan("mp2", { mp1: {}, mp2: {} }, plan("mp2", { mp1: { state: "lost" }, mp2: {} }, start.history).history),
+      /tsb-ha:sites\.mp1\.state = "standby" .*(lost|rebuild)/],
+  ];
+  for (const [name, run, message] of cases) {
+    it(`refuses ${name}`, () => {
+      assert.throws(run, (e: Error) => {
+        assert.match(e.message, message);
+        return true;
+      });
+    });
+  }
+
+  it("allows everything config allows on a first run (no history)", () => {
+    assert.doesNotThrow(() => plan("mp2", { mp1: { state: "fenced" }, mp2: {} }));
+  });
+});
+
+describe("helm values per role", () => {
+  const pem = { tsbCert: "C", tsbKey: "K", xcpCert: "XC", xcpKey: "XK", rootCa: "R", adminPassword: "P" };
+  const tsb = cfg("mp1", { mp1: {}, mp2: {} }).tsb;
+
+  it("active: exposes Postgres; standby: pulls from the active's permanent FQDN; never both", () => {
+    const [mp1, mp2] = start.sites;
+    assert.deepEqual(highAvailabilityBlock(mp1!, 443), { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
+    assert.deepEqual(highAvailabilityBlock(mp2!, 443), { standby: { activeMpSynchronizationEndpoint: { host: "mp1.tsb.example.com", port: 443, selfSigned: true } } });
+  });
+
+  it("renders the chart values the seed lists", () => {
+    assert.deepEqual(managementPlaneValues(start.sites[1]!, tsb, pem), {
+      image: { registry: "registry.example.com/tetrate", tag: "1.12.4" },
+      secrets: {
+        keep: true,
+        tsb: { cert: "C", key: "K", adminPassword: "P" },
+        xcp: { autoGenerateCerts: false, central: { cert: "XC", key: "XK" }, rootca: "R" },
+      },
+      spec: {
+        hub: "registry.example.com/tetrate",
+        organization: "tetrate",
+        components: { frontEnvoy: { port: 443 } },
+        highAvailability: { standby: { activeMpSynchronizationEndpoint: { host: "mp1.tsb.example.com", port: 443, selfSigned: true } } },
+      },
+    });
+  });
+});
