@@ -2,7 +2,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import {
-  LEAF_EARLY_RENEWAL_HOURS,
   ROOT_USES,
   ROOT_VALIDITY_HOURS,
   rootCaSubject,
@@ -70,7 +69,7 @@ export class Pki extends pulumi.ComponentResource {
       caPrivateKeyPem: rootKey.privateKeyPem,
       caCertPem: root.certPem,
       validityPeriodHours: spec.validityPeriodHours,
-      earlyRenewalHours: LEAF_EARLY_RENEWAL_HOURS,
+      earlyRenewalHours: spec.earlyRenewalHours,
       allowedUses: spec.allowedUses,
     }, { parent: this });
     return { certPem: cert.certPem, keyPem: pulumi.secret(key.privateKeyPem) };
