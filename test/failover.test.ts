@@ -186,3 +186,29 @@ describe("preflight", () => {
     assert.deepEqual(flip.registrations.filter((r) => /scaled-down/.test(r.name)).map((r) => r.name), []);
   });
 });
+
+describe("rebuild of the old active as a standby, then idempotence", () => {
+  it("replaces mp1's namespace, copies and release on purpose and syncs it from mp2", async () => {
+    const first = await runProgram(input(beforeConfig));
+    const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first) }));
+    const refused = await runProgram(input(baseConfig({ activeSite: "mp2", sites: THREE }), { previousOutputs: history(flip) }));
+    assert.match(refused.errors.join("\n"), /tsb-ha:sites\.mp1\.state = "standby" makes mp1 a standby, but it was fenced in the last update/);
+    assert.deepEqual(refused.registrations.filter((r) => r.kind === "register").map((r) => r.name), [], "refused before any resource");
+
+    const rebuilt = await runProgram(input(baseConfig({ activeSite: "mp2", sites: { ...THREE, mp1: { context: "mp1", rebuild: 1 } } }), { previousOutputs: history(flip) }));
+    assert.deepEqual(rebuilt.errors, []);
+    for (const name of ["mp1-namespace", "mp1-iam-signing-key", "mp1-sa-jwk", "mp1-managementplane"]) {
+      const r = find(rebuilt, name);
+      assert.equal(r.replacementTrigger, 1, `${name} is replaced by the rebuild`);
+      assert.equal(r.deleteBeforeReplace, true, name);
+    }
+    assert.deepEqual(values(find(rebuilt, "mp1-managementplane")).spec.highAvailability, {
+      standby: { activeMpSynchronizationEndpoint: { host: "mp2.tsb.example.com", port: 443, selfSigned: true } },
+    });
+    assert.ok(dependsOn(rebuilt, "mp1-managementplane", "mp2-tsb-ready"));
+    assert.ok(!rebuilt.registrations.some((r) => /^mp1-.*scaled-down$/.test(r.name)), "the fence leaves with the rebuild");
+    for (const other of ["mp2-managementplane", "mp2-namespace", "mp3-managementplane", "floating-record"]) {
+      assert.ok(same(find(flip, other), find(rebuilt, other)), `${other} untouched by mp1's rebuild`);
+    }
+  });
+});
