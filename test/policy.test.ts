@@ -1,0 +1,296 @@
+// Policies against what the real program registers under mocks: valid sets produce no violation;
+// each deliberately broken copy makes its policy fire once, with a message naming the rule and why.
+// The broken copies edit free-form JSON (revealed resource inputs), hence `any` in their edits.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { find, isSecretValue, reveal, runProgram, type ChildInput, type ChildOutput, type Registration } from "./harness/runProgram";
+import { policyResources, remediate, stackArgs, validate, type StackOptions, type Violation } from "./harness/policyResources";
+import { baseConfig, input, JWK } from "./fixtures";
+import { allPolicies, secretsStaySecret, singleActive } from "../policy/policies";
+
+const THREE = { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } };
+const CLOUDFLARE = { provider: "cloudflare", zoneId: "cf-zone", ttl: 60 };
+
+const stackPolicies = allPolicies().filter((p): p is StackValidationPolicy => "validateStack" in p);
+const secrets = secretsStaySecret();
+
+interface Run { input: ChildInput; output: ChildOutput }
+
+async function run(i: ChildInput): Promise<Run> {
+  const output = await runProgram(i);
+  assert.deepEqual(output.errors, []);
+  return { input: i, output };
+}
+
+/** Every stack policy over a run; violations of all of them. */
+async function check(r: Run, opts: StackOptions = {}): Promise<Violation[]> {
+  const args = stackArgs(policyResources(r.output, r.input, opts));
+  return (await Promise.all(stackPolicies.map((p) => validate(p, args)))).flat();
+}
+
+/** A copy of a run with one registration's inputs (secrets revealed) changed. */
+function broken(r: Run, edits: Record<string, (inputs: Record<string, any>) => void>, registrations?: (regs: Registration[]) => Registration[]): Run {
+  const output = structuredClone(r.output);
+  for (const [name, edit] of Object.entries(edits)) {
+    const reg = find(output, name);
+    const inputs = reveal(reg.inputs) as Record<string, any>;
+    edit(inputs);
+    reg.inputs = inputs;
+  }
+  if (registrations) output.registrations = registrations(output.registrations);
+  return { input: r.input, output };
+}
+
+const firing = (vs: Violation[]) => [...new Set(vs.map((v) => v.policy))].sort();
+
+/** Exactly one violation from `policy` (matching `message`), and only `alsoFiring` besides it. */
+function assertFires(vs: Violation[], policy: string, message: RegExp, alsoFiring: string[] = []) {
+  const own = vs.filter((v) => v.policy === policy);
+  assert.equal(own.length, 1, `expected one ${policy} violation, got: ${JSON.stringify(vs, null, 1)}`);
+  assert.match(own[0]!.message, message);
+  assert.deepEqual(firing(vs), [policy, ...alsoFiring].sort(), JSON.stringify(vs, null, 1));
+}
+
+describe("policy pack", () => {
+  let two: Run;
+  let three: Run;
+  let failedOver: Run;
+  before(async () => {
+    two = await run(input(baseConfig()));
+    three = await run(input(baseConfig({ sites: THREE, dns: CLOUDFLARE })));
+    failedOver = await run(input(
+      baseConfig({ activeSite: "mp2", sites: { ...THREE, mp1: { context: "mp1", state: "fenced" } }, dns: CLOUDFLARE }),
+      { previousOutputs: { history: three.output.outputs!["history"]!.value } },
+    ));
+  });
+
+  it("names each policy once, with mandatory levels except the advisory TTL and the secrets remediation", () => {
+    const levels = Object.fromEntries(allPolicies().map((p) => [p.name, p.enforcementLevel]));
+    assert.equal(Object.keys(levels).length, allPolicies().length);
+    assert.deepEqual(levels, {
+      "single-active": "mandatory",
+      "standbys-sync-from-active": "mandatory",
+      "floating-points-at-active": "mandatory",
+      "standby-no-postgres": "mandatory",
+      "one-root-ca": "mandatory",
+      "certs-cover-site-and-floating-fqdn": "mandatory",
+      "floating-ttl-limit": "mandatory",
+      "floating-ttl-low": "advisory",
+      "secrets-stay-secret": "remediate",
+      "fenced-sites-scaled-down": "mandatory",
+      "deletion-guards": "mandatory",
+    });
+    assert.equal(singleActive("advisory").enforcementLevel, "advisory");
+    for (const p of allPolicies()) assert.ok(p.description.length > 40, p.name);
+  });
+
+  describe("valid sets", () => {
+    for (const [label, pick] of [
+      ["two sites, route53", () => two],
+      ["three sites, cloudflare", () => three],
+      ["after failover: mp1 fenced, mp2 active", () => failedOver],
+    ] as const) {
+      it(`${label}: no violation, with component props as outputs ({}) and as inputs`, async () => {
+        assert.deepEqual(await check(pick()), []);
+        assert.deepEqual(await check(pick(), { componentProps: "inputs" }), []);
+      });
+      it(`${label}: nothing for secrets-stay-secret to remediate`, async () => {
+        for (const r of pick().output.registrations) assert.equal(await remediate(secrets, r), undefined, r.name);
+      });
+    }
+
+    it("after failover, the fenced mp1 keeps its active block and is scaled down", () => {
+      const mp1 = reveal(find(failedOver.output, "mp1-managementplane").inputs) as { values: { spec: { highAvailability: object } } };
+      assert.ok("active" in mp1.values.spec.highAvailability);
+      assert.equal((reveal(find(failedOver.output, "mp1-iam-scaled-down").inputs) as { spec: { replicas: number } }).spec.replicas, 0);
+    });
+  });
+
+  describe("broken copies", () => {
+    it("single-active: no serving release carries the active block", async () => {
+      const vs = await check(broken(two, { "mp1-managementplane": (i) => { delete i.values.spec.highAvailability.active; } }));
+      assertFires(vs, "single-active", /No serving management plane carries the active block.*serving: mp1, mp2/);
+    });
+
+    it("single-active: the old active is not fenced after a failover (two actives)", async () => {
+      const vs = await check(broken(failedOver, {}, (regs) => regs.filter((r) => r.type !== "tsb-ha:index:SiteFence")));
+      assertFires(vs, "single-active", /mp1, mp2 all carry the active block.*split brain/);
+    });
+
+    it("standbys-sync-from-active: a standby synchronises from another host", async () => {
+      const vs = await check(broken(three, {
+        "mp3-managementplane": (i) => { i.values.spec.highAvailability.standby.activeMpSynchronizationEndpoint.host = "mp2.tsb.example.com"; },
+      }));
+      assertFires(vs, "standbys-sync-from-active",
+        /Standby mp3 synchronises from mp2\.tsb\.example\.com but mp1 carries the active block and its permanent FQDN is mp1\.tsb\.example\.com/);
+    });
+
+    it("standbys-sync-from-active: after failover, a standby still follows the fenced site", async () => {
+      const vs = await check(broken(failedOver, {
+        "mp3-managementplane": (i) => { i.values.spec.highAvailability.standby.activeMpSynchronizationEndpoint.host = "mp1.tsb.example.com"; },
+      }));
+      assertFires(vs, "standbys-sync-from-active", /Standby mp3 synchronises from mp1\.tsb\.example\.com but mp2 carries the active block/);
+    });
+
+    it("floating-points-at-active: the CNAME points at a standby (route53 and cloudflare)", async () => {
+      const r53 = await check(broken(two, { "floating-record": (i) => { i.records = ["mp2.tsb.example.com"]; } }));
+      assertFires(r53, "floating-points-at-active",
+        /floating CNAME active\.tsb\.example\.com points at mp2\.tsb\.example\.com \(mp2\) but mp1 carries the active block.*control planes would connect to a management plane that is not the active/);
+      const cf = await check(broken(failedOver, { "floating-record": (i) => { i.content = "mp1.tsb.example.com"; } }));
+      assertFires(cf, "floating-points-at-active", /points at mp1\.tsb\.example\.com \(mp1\) but mp2 carries the active block/);
+    });
+
+    it("standby-no-postgres (and single-active): a standby's release also carries the active block", async () => {
+      const vs = await check(broken(two, {
+        "mp2-managementplane": (i) => { i.values.spec.highAvailability.active = { exposeEmbeddedPostgresInFrontEnvoy: true }; },
+      }));
+      assertFires(vs, "standby-no-postgres", /release of mp2 carries both spec\.highAvailability\.active and \.standby: a standby would expose its embedded Postgres/,
+        ["single-active"]);
+    });
+
+    it("standby-no-postgres (with single-active, floating-points-at-active): roles swapped in the values only, seen through the component's role", async () => {
+      const vs = await check(broken(two, {
+        "mp1-managementplane": (i) => { i.values.spec.highAvailability = { standby: { activeMpSynchronizationEndpoint: { host: "mp2.tsb.example.com", port: 443, selfSigned: true } } }; },
+        "mp2-managementplane": (i) => { i.values.spec.highAvailability = { active: { exposeEmbeddedPostgresInFrontEnvoy: true } }; },
+      }), { componentProps: "inputs" });
+      assertFires(vs, "standby-no-postgres", /mp2 is a standby but its release carries spec\.highAvailability\.active/, ["single-active", "floating-points-at-active"]);
+      assert.match(vs.find((v) => v.policy === "single-active")!.message, /mp2 carries the active block but the stack's active site is mp1/);
+    });
+
+    it("one-root-ca: autoGenerateCerts true", async () => {
+      const vs = await check(broken(three, { "mp2-managementplane": (i) => { i.values.secrets.xcp.autoGenerateCerts = true; } }));
+      assertFires(vs, "one-root-ca", /release of mp2 sets secrets\.xcp\.autoGenerateCerts to true \(must be false\).*own XCP CA per instance/);
+    });
+
+    it("one-root-ca: a site certificate signed by another CA", async () => {
+      const vs = await check(broken(two, { "mp2-xcp-central-cert": (i) => { i.caCertPem = "-----BEGIN CERTIFICATE-----\nother-ca\n-----END CERTIFICATE-----\n"; } }));
+      assertFires(vs, "one-root-ca", /Certificate mp2-xcp-central-cert is signed by a CA other than the root CA set-root/);
+    });
+
+    it("certs-cover-site-and-floating-fqdn: the floating FQDN dropped from a SAN list", async () => {
+      const vs = await check(broken(three, {
+        "mp3-xcp-central-csr": (i) => { i.dnsNames = (i.dnsNames as string[]).filter((n) => n !== "active.tsb.example.com"); },
+      }));
+      assertFires(vs, "certs-cover-site-and-floating-fqdn",
+        /Certificate request mp3-xcp-central-csr lacks active\.tsb\.example\.com in its DNS names.*through the floating name after a failover would fail TLS verification/);
+    });
+
+    it("certs-cover-site-and-floating-fqdn: the site's own FQDN missing (FQDN from the CSR's commonName)", async () => {
+      const vs = await check(broken(two, {
+        "mp1-tsb-csr": (i) => { i.dnsNames = ["active.tsb.example.com"]; },
+      }));
+      assertFires(vs, "certs-cover-site-and-floating-fqdn", /mp1-tsb-csr lacks mp1\.tsb\.example\.com in its DNS names.*its permanent name/);
+    });
+
+    it("floating-ttl-limit and floating-ttl-low: TTL 600", async () => {
+      const vs = await check(broken(two, { "floating-record": (i) => { i.ttl = 600; } }));
+      assertFires(vs, "floating-ttl-limit", /TTL is 600 s \(at most 300\).*keep resolving the old active for up to 600 s/, ["floating-ttl-low"]);
+    });
+
+    it("floating-ttl-low alone: TTL 120, and Cloudflare's automatic TTL (1 = 300 s)", async () => {
+      const vs = await check(broken(two, { "floating-record": (i) => { i.ttl = 120; } }));
+      assertFires(vs, "floating-ttl-low", /TTL is 120 s \(recommended 60 or less\)/);
+      const auto = await check(broken(three, { "floating-record": (i) => { i.ttl = 1; } }));
+      assertFires(auto, "floating-ttl-low", /TTL is 300 s/);
+    });
+
+    it("fenced-sites-scaled-down: a fenced deployment at 1 replica, or its patch missing", async () => {
+      const one = await check(broken(failedOver, { "mp1-iam-scaled-down": (i) => { i.spec.replicas = 1; } }));
+      assertFires(one, "fenced-sites-scaled-down", /Fenced site mp1: mp1-iam-scaled-down sets deployment iam to 1 replicas \(must be iam, 0\)/);
+      const gone = await check(broken(failedOver, {}, (regs) => regs.filter((r) => r.name !== "mp1-tsb-scaled-down")));
+      assertFires(gone, "fenced-sites-scaled-down", /Fenced site mp1 has no mp1-tsb-scaled-down DeploymentPatch.*split brain/);
+    });
+
+    it("deletion-guards: the floating record unprotected; a release without secrets.keep", async () => {
+      const unprotected = broken(three, {});
+      find(unprotected.output, "floating-record").protect = false;
+      assertFires(await check(unprotected), "deletion-guards", /floating record floating-record is not protected: .*cuts every control plane off/);
+      const vs = await check(broken(two, { "mp2-managementplane": (i) => { i.values.secrets.keep = false; } }));
+      assertFires(vs, "deletion-guards", /release of mp2 does not set secrets\.keep: true/);
+    });
+
+    it("the program guards what deletion-guards cannot see: releases retainOnDelete, floating record protect", () => {
+      for (const r of [two, three, failedOver]) {
+        for (const reg of r.output.registrations.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) assert.equal(reg.retainOnDelete, true, reg.name);
+        assert.equal(find(r.output, "floating-record").protect, true);
+      }
+    });
+  });
+
+  describe("secrets-stay-secret (a remediation: only remediations see secretness)", () => {
+    /** The standby's service-account Secret (data or stringData holds the JWK). */
+    const jwkSecret = (r: Run) => {
+      const reg = r.output.registrations.find((x) => x.type === "kubernetes:core/v1:Secret" && x.kind === "register" &&
+        JSON.stringify(reveal(x.inputs)).includes("tsb-standby-sa"));
+      assert.ok(reg, "no Secret tsb-standby-sa registered");
+      return reg;
+    };
+    const unsecret = (r: Run, name: string, field: string) => {
+      const copy = structuredClone(find(r.output, name));
+      (copy.inputs as Record<string, unknown>)[field] = reveal((copy.inputs as Record<string, unknown>)[field]);
+      return copy;
+    };
+
+    it("marks plaintext helm values secret, and leaves the rest as it was", async () => {
+      const reg = unsecret(two, "mp1-managementplane", "values");
+      const fixed = await remediate(secrets, reg);
+      assert.ok(fixed, "expected a remediation");
+      assert.ok(isSecretValue(fixed["values"]));
+      assert.deepEqual(reveal(fixed), reveal(reg.inputs));
+      assert.equal(fixed["chart"], "managementplane");
+    });
+
+    it("marks a plaintext private key input secret", async () => {
+      const reg = unsecret(three, "mp3-tsb-csr", "privateKeyPem");
+      const fixed = await remediate(secrets, reg);
+      assert.ok(fixed && isSecretValue(fixed["privateKeyPem"]));
+      assert.ok(!isSecretValue(fixed["dnsNames"]));
+    });
+
+    it("marks a plaintext JWK in a Kubernetes Secret's stringData secret, key by key", async () => {
+      const sa = jwkSecret(two);
+      const field = "stringData" in (sa.inputs as object) ? "stringData" : "data";
+      const fixed = await remediate(secrets, unsecret(two, sa.name, field));
+      const map = fixed?.[field] as Record<string, unknown> | undefined;
+      assert.ok(map && Object.keys(map).length > 0 && Object.values(map).every(isSecretValue), JSON.stringify(fixed));
+    });
+
+    it("finds a private JWK or password outside the known places", async () => {
+      const reg = structuredClone(find(two.output, "mp1-namespace"));
+      const jwk = JSON.stringify(JSON.parse(JWK));
+      (reg.inputs as { metadata: Record<string, unknown> }).metadata["annotations"] = { note: jwk, adminPassword: "hunter2" };
+      const fixed = await remediate(secrets, reg);
+      const annotations = (fixed?.["metadata"] as { annotations: Record<string, unknown> } | undefined)?.annotations;
+      assert.ok(annotations && isSecretValue(annotations["note"]) && isSecretValue(annotations["adminPassword"]));
+    });
+  });
+
+  describe("the pack and the workflow files", () => {
+    it("PulumiPolicy.yaml is a nodejs pack; policy/package.json pins the root's versions", () => {
+      const root = path.join(__dirname, "..");
+      const pack = yaml.load(fs.readFileSync(path.join(root, "policy", "PulumiPolicy.yaml"), "utf8")) as Record<string, unknown>;
+      assert.equal(pack["runtime"], "nodejs");
+      const pkg = JSON.parse(fs.readFileSync(path.join(root, "policy", "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
+      const rootPkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+      assert.ok(pkg.version, "PolicyPack reads the version from package.json");
+      assert.equal(pkg.dependencies["@pulumi/policy"], rootPkg.devDependencies["@pulumi/policy"]);
+      assert.equal(pkg.dependencies["@pulumi/pulumi"], rootPkg.dependencies["@pulumi/pulumi"]);
+    });
+
+    it("the CI workflow previews with the policy pack and deploys from main behind an environment", () => {
+      const wf = yaml.load(fs.readFileSync(path.join(__dirname, "..", ".github", "workflows", "pulumi.yml"), "utf8")) as {
+        jobs: Record<string, { environment?: unknown; steps: Array<{ uses?: string; with?: Record<string, unknown> }> }>;
+      };
+      const pulumiSteps = Object.values(wf.jobs).flatMap((j) => j.steps.filter((s) => s.uses?.startsWith("pulumi/actions@")));
+      assert.deepEqual(pulumiSteps.map((s) => s.with?.["command"]).sort(), ["preview", "up"]);
+      for (const s of pulumiSteps) assert.equal(s.with?.["policyPacks"], "policy");
+      const up = Object.values(wf.jobs).find((j) => j.steps.some((s) => s.with?.["command"] === "up"))!;
+      assert.equal(up.environment, "production");
+    });
+  });
+});
