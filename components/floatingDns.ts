@@ -22,11 +22,12 @@ export class FloatingDns extends pulumi.ComponentResource {
   public readonly floatingRecord: pulumi.CustomResource;
 
   constructor(name: string, args: FloatingDnsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tsb-ha:index:FloatingDns", name, { floatingFqdn: args.floating.fqdn, target: args.floating.target }, opts);
+    const identity = { floatingFqdn: args.floating.fqdn, target: args.floating.target };
+    super("tsb-ha:index:FloatingDns", name, identity, opts);
     // The floating record is the set's front door: a delete would cut every control plane off.
     this.floatingRecord = this.record(args, args.floating, { parent: this, protect: true, dependsOn: args.after });
     for (const spec of args.siteRecords) this.record(args, spec, { parent: this });
-    this.registerOutputs({});
+    this.registerOutputs(identity);
   }
 
   private record(args: FloatingDnsArgs, spec: DnsRecordSpec, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {

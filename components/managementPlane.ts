@@ -38,7 +38,8 @@ export class ManagementPlane extends pulumi.ComponentResource {
 
   constructor(name: string, args: ManagementPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     // The role is recorded on the component (policies read it); it changes no child's name.
-    super("tsb-ha:index:ManagementPlane", name, { site: args.site.name, role: args.site.role, fqdn: args.site.fqdn }, opts);
+    const identity = { site: args.site.name, role: args.site.role, fqdn: args.site.fqdn };
+    super("tsb-ha:index:ManagementPlane", name, identity, opts);
     const { site, provider } = args;
     this.site = site;
     this.provider = provider;
@@ -89,7 +90,8 @@ export class ManagementPlane extends pulumi.ComponentResource {
     }, { ...keep, dependsOn: [...prerequisites, ...(args.releaseDependsOn ?? [])] });
 
     if (site.role === "active") this.readyGate = this.waitUntilServing(args.tsb.readyTimeoutSeconds);
-    this.registerOutputs({});
+    // Stack policies see a component's outputs, not its inputs: register the identity as outputs too.
+    this.registerOutputs(identity);
   }
 
   /** Failover step 3: an annotation patch whose await logic waits for deployment `tsb` to be Available. */

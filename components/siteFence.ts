@@ -23,7 +23,7 @@ export class SiteFence extends pulumi.ComponentResource {
     // The operator reconciles deployments and would undo a scale-down it did not make: stop it first.
     const operator = this.scaleToZero(OPERATOR_DEPLOYMENT, []);
     this.patches = [operator, ...FENCE_DEPLOYMENTS.map((d) => this.scaleToZero(d, [operator]))];
-    this.registerOutputs({});
+    this.registerOutputs({ site: args.site });
   }
 
   /** Step 5: the old front proxy to 0, after `after` (the floating record) has moved. */

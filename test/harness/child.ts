@@ -49,6 +49,15 @@ for (const method of ["registerResource", "readResource"] as const) {
   };
 }
 
+// Component outputs (what registerOutputs sent): stack policies see these, not the inputs.
+const originalOutputs = proto["registerResourceOutputs"]!;
+proto["registerResourceOutputs"] = function (this: unknown, req: Req, cb: unknown) {
+  const r = req as unknown as { getUrn(): string; getOutputs(): { toJavaScript(): unknown } | undefined };
+  const target = registrations.find((x) => x.urn === r.getUrn() && x.kind === "register");
+  if (target) target.outputs = r.getOutputs()?.toJavaScript() ?? {};
+  return originalOutputs.call(this, req, cb);
+};
+
 const origWarn = pulumi.log.warn;
 pulumi.log.warn = (msg: string, ...rest: unknown[]) => {
   warnings.push(msg);

@@ -2,10 +2,9 @@
 // engine and the policy server build it:
 // - validateStack (engine: stepGenerator.AnalyzeResources) gets each resource's *outputs*. For a
 //   custom resource that is the mock's state (test/harness/mockState.ts, the same function the run
-//   used); for a component it is what the component passed to registerOutputs, which the harness
-//   does not record: the program's ManagementPlane, SiteFence and FloatingDns register `{}`, so
-//   `componentProps: "outputs"` (the default) gives them `{}`, and "inputs" gives their constructor
-//   props (what a policy would see if they registered those as outputs).
+//   used); for a component it is what the component passed to registerOutputs, as the harness
+//   recorded it (`componentProps: "outputs"`, the default); "inputs" gives the constructor props and
+//   "none" gives `{}` (a policy must not depend on component props alone).
 // - Properties go through the policy SDK's own deserializer: secrets unwrapped for validations,
 //   kept as `Secret` instances behind the SDK's proxies for remediations (which get *inputs*).
 // - opts: protect, ignoreChanges, deleteBeforeReplace, aliases, customTimeouts,
@@ -96,7 +95,7 @@ function outputsOf(r: Registration, input: ChildInput): Record<string, unknown> 
 }
 
 export interface StackOptions {
-  componentProps?: "outputs" | "inputs";
+  componentProps?: "outputs" | "inputs" | "none";
   stackTags?: Record<string, string>;
 }
 
@@ -105,7 +104,8 @@ export function policyResources(run: Pick<ChildOutput, "registrations">, input: 
   const regs = run.registrations;
   const byUrn = new Map<string, PolicyResource>();
   const resources = regs.map((r) => {
-    const wire = r.custom ? outputsOf(r, input) : opts.componentProps === "inputs" ? r.inputs : {};
+    const components = opts.componentProps ?? "outputs";
+    const wire = r.custom ? outputsOf(r, input) : components === "inputs" ? r.inputs : components === "outputs" ? (r.outputs ?? {}) : {};
     const props = deserialize(wire, false);
     const helpers = typeHelpers(r.type, props);
     const resource: PolicyResource = {

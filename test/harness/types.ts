@@ -32,6 +32,8 @@ export interface Registration {
   replaceOnChanges: string[];
   replacementTrigger?: unknown;
   customTimeouts?: { create: string; update: string } | undefined;
+  /** Components: what they passed to registerOutputs (serialized). */
+  outputs?: unknown;
 }
 
 export interface ChildOutput {
