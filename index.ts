@@ -69,7 +69,7 @@ async function main() {
       releaseDependsOn: site.role === "standby" && active.readyGate ? [active.readyGate] : [],
     }));
 
-  // 4. Move the floating name after the gate; 5. cut the old front proxies after the name moved.
+  // 4. Move the floating name after the gate; 5. cut the old front proxies one TTL after it moved.
   const dns = new FloatingDns("dns", {
     provider: cfg.dns.provider,
     zoneId: cfg.dns.zoneId,
@@ -78,7 +78,7 @@ async function main() {
     siteRecords: siteRecords(plan),
     after: active.readyGate ? [active.readyGate] : [],
   });
-  const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.floatingRecord]));
+  const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.propagated]));
 
   // The guards of the next run trust `history`; it resolves only once every step above has, so a
   // failed update (which still saves the outputs it resolved) keeps the last good history.

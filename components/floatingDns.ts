@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
+import * as time from "@pulumiverse/time";
 import type { DnsProvider } from "../lib/config";
 import type { DnsRecordSpec } from "../lib/dnsPlan";
 
@@ -20,6 +21,12 @@ export interface FloatingDnsArgs {
 
 export class FloatingDns extends pulumi.ComponentResource {
   public readonly floatingRecord: pulumi.CustomResource;
+  /**
+   * Done one TTL after the floating record last moved: resolvers may serve the old target until
+   * then (seed: "allow time for the DNS change to propagate"). A timer only; it holds no state, and
+   * a new target replaces it, which is what makes it wait again.
+   */
+  public readonly propagated: pulumi.CustomResource;
 
   constructor(name: string, args: FloatingDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     const identity = { floatingFqdn: args.floating.fqdn, target: args.floating.target };
@@ -27,6 +34,10 @@ export class FloatingDns extends pulumi.ComponentResource {
     // The floating record is the set's front door: a delete would cut every control plane off.
     this.floatingRecord = this.record(args, args.floating, { parent: this, protect: true, dependsOn: args.after });
     for (const spec of args.siteRecords) this.record(args, spec, { parent: this });
+    this.propagated = new time.Sleep(`${name}-propagation`, {
+      createDuration: `${args.ttl}s`,
+      triggers: { target: args.floating.target },
+    }, { parent: this, dependsOn: [this.floatingRecord] });
     this.registerOutputs(identity);
   }
 

@@ -26,7 +26,7 @@ export class SiteFence extends pulumi.ComponentResource {
     this.registerOutputs({ site: args.site });
   }
 
-  /** Step 5: the old front proxy to 0, after `after` (the floating record) has moved. */
+  /** Step 5: the old front proxy to 0, after `after` (the floating record has moved and propagated). */
   public cutFrontProxy(after: pulumi.Resource[]): k8s.apps.v1.DeploymentPatch[] {
     return CUT_DEPLOYMENTS.map((d) => this.scaleToZero(d, [...this.patches, ...after]));
   }

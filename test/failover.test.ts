@@ -53,7 +53,9 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
     ]);
     assert.deepEqual(d.removed, ["mp1-tsb-ready"], "only the old ready gate leaves (retained: nothing is sent to mp1)");
     // mp1, mp2 and dns are components: their role / target props change, nothing is sent anywhere.
-    assert.deepEqual(d.updated, ["dns", "floating-record", "mp1", "mp2", "mp2-managementplane", "mp3-managementplane"]);
+    // dns-propagation is a timer whose trigger (the target) changes: the engine replaces it, which
+    // makes it wait one TTL again; it holds no state.
+    assert.deepEqual(d.updated, ["dns", "dns-propagation", "floating-record", "mp1", "mp2", "mp2-managementplane", "mp3-managementplane"]);
   });
 
   it("leaves the old active's release values exactly as they were", () => {
@@ -76,11 +78,14 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
       ["mp2-managementplane", "mp1-iam-scaled-down"],
       ["mp2-tsb-ready", "mp2-managementplane"],
       ["floating-record", "mp2-tsb-ready"],
-      ["mp1-envoy-scaled-down", "floating-record"],
+      ["dns-propagation", "floating-record"],
+      ["mp1-envoy-scaled-down", "dns-propagation"],
       ["mp3-managementplane", "mp2-tsb-ready"],
     ];
     for (const [later, earlier] of path) assert.ok(dependsOn(flip, later, earlier), `${later} waits for ${earlier}`);
     assert.ok(!dependsOn(flip, "floating-record", "mp1-envoy-scaled-down"), "DNS does not wait for the cut");
+    const wait = reveal(find(flip, "dns-propagation").inputs) as { createDuration: string; triggers: { target: string } };
+    assert.deepEqual(wait, { createDuration: "60s", triggers: { target: "mp2.tsb.example.com" } }, "the cut waits one TTL after the move");
   });
 
   it("fences with replica patches the operator cannot undo, on mp1's cluster", () => {
