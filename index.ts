@@ -57,6 +57,9 @@ async function main() {
     .all([activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release), preflight])
     .apply(([key]) => key);
 
+  // After a promotion, what comes next waits for the gate; on a first install, for the release.
+  const activeServes = [active.readyGate ?? active.release!];
+
   // Standbys (and fenced sites' releases, unchanged) attach only once the active serves.
   const others = plan.sites.filter((s) => s.managed && s.role !== "active").map((site) =>
     new ManagementPlane(site.name, {
@@ -66,7 +69,7 @@ async function main() {
       certs: pki.sites[site.name]!,
       ...(site.copies ? { signingKey } : {}),
       ...(jwk ? { standbyJwk: jwk } : {}),
-      releaseDependsOn: site.role === "standby" && active.readyGate ? [active.readyGate] : [],
+      releaseDependsOn: site.role === "standby" ? activeServes : [],
     }));
 
   // 4. Move the floating name after the gate; 5. cut the old front proxies one TTL after it moved.
@@ -76,7 +79,7 @@ async function main() {
     ttl: cfg.dns.ttl,
     floating: floatingRecord(plan),
     siteRecords: siteRecords(plan),
-    after: active.readyGate ? [active.readyGate] : [],
+    after: activeServes,
   });
   const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.propagated]));
 

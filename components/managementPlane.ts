@@ -89,7 +89,7 @@ export class ManagementPlane extends pulumi.ComponentResource {
       timeout: 900,
     }, { ...keep, dependsOn: [...prerequisites, ...(args.releaseDependsOn ?? [])] });
 
-    if (site.role === "active") this.readyGate = this.waitUntilServing(args.tsb.readyTimeoutSeconds);
+    if (site.readyGate) this.readyGate = this.waitUntilServing(args.tsb.readyTimeoutSeconds);
     // Stack policies see a component's outputs, not its inputs: register the identity as outputs too.
     this.registerOutputs(identity);
   }

@@ -17,6 +17,8 @@ export interface SiteHistory {
   copies: boolean;
   /** The site's release and namespace left this stack's state (it was lost); only a rebuild brings them back. */
   detached: boolean;
+  /** The site carries the ready gate (it was promoted by a failover and is still active). */
+  gated: boolean;
 }
 
 export interface SetHistory {
@@ -41,6 +43,12 @@ export interface SitePlan {
    * deletes a copied secret.
    */
   copies: boolean;
+  /**
+   * Active only: register the ready gate (wait for deployment `tsb` Available). Created by the
+   * promotion, kept while the site stays active. A first install has none: deployment `tsb` does not
+   * exist before the operator makes it, and a patch of a missing object fails even in preview.
+   */
+  readyGate: boolean;
   /** Fenced: operator, `tsb` and `iam` at 0 replicas; `envoy` at 0 once DNS has moved. */
   fenced: boolean;
   rebuild: number;
@@ -68,7 +76,12 @@ export interface SetPlan {
 export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
   const activeConfig = cfg.sites.find((s) => s.name === cfg.activeSite);
   if (!activeConfig) throw new ConfigError("activeSite", cfg.activeSite, "is not one of the sites");
-  const sites = cfg.sites.map((s) => planSite(s, cfg, activeConfig.fqdn, previous?.sites[s.name]));
+  if (previous && previous.activeSite !== cfg.activeSite && !previous.sites[cfg.activeSite]) {
+    throw new ConfigError("activeSite", cfg.activeSite,
+      `names a site this stack has never run; promoting it would start the set from an empty database. ` +
+      `Allowed: a site that ran as a standby in the last update. Add ${cfg.activeSite} as a standby first, let it synchronise, then fail over`);
+  }
+  const sites = cfg.sites.map((s) => planSite(s, cfg, activeConfig.fqdn, previous?.sites[s.name], previous?.activeSite));
   const active = sites.find((s) => s.role === "active") as SitePlan;
 
   let failover: Failover | undefined;
@@ -85,6 +98,7 @@ export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
       haMode: s.haMode,
       copies: s.copies,
       detached: !s.managed,
+      gated: s.readyGate,
     };
   }
   const plan: SetPlan = { activeSite: cfg.activeSite, active, floatingFqdn: cfg.floatingFqdn, sites, history };
@@ -92,7 +106,7 @@ export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
   return plan;
 }
 
-function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: SiteHistory | undefined): SitePlan {
+function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: SiteHistory | undefined, previousActive: string | undefined): SitePlan {
   const role: Role = site.name === cfg.activeSite ? "active" : site.state;
   const stateKey = `sites.${site.name}.state`;
   const rebuildKey = `sites.${site.name}.rebuild`;
@@ -137,6 +151,7 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
     managed,
     haMode,
     copies,
+    readyGate: role === "active" && prev !== undefined && (previousActive !== site.name || prev.gated),
     fenced: role === "fenced",
     rebuild: site.rebuild,
     config: site,
@@ -162,6 +177,7 @@ export function parseHistory(value: unknown): SetHistory | undefined {
       haMode: r["haMode"] === "standby" ? "standby" : "active",
       copies: r["copies"] === true,
       detached: r["detached"] === true,
+      gated: r["gated"] === true,
     };
   }
   return { activeSite: v["activeSite"], sites };

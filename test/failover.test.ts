@@ -49,13 +49,20 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
       "mp1-iam-scaled-down",
       "mp1-tsb-operator-management-plane-scaled-down",
       "mp1-tsb-scaled-down",
-      "mp2-tsb-ready",
+      "mp2-tsb-ready", // the promotion's ready gate
     ]);
-    assert.deepEqual(d.removed, ["mp1-tsb-ready"], "only the old ready gate leaves (retained: nothing is sent to mp1)");
+    assert.deepEqual(d.removed, [], "nothing leaves the state");
     // mp1, mp2 and dns are components: their role / target props change, nothing is sent anywhere.
     // dns-propagation is a timer whose trigger (the target) changes: the engine replaces it, which
     // makes it wait one TTL again; it holds no state.
     assert.deepEqual(d.updated, ["dns", "dns-propagation", "floating-record", "mp1", "mp2", "mp2-managementplane", "mp3-managementplane"]);
+  });
+
+  it("waits for mp2 to serve with the configured timeout", () => {
+    const gate = find(flip, "mp2-tsb-ready");
+    assert.equal(siteOf(gate), "mp2");
+    assert.equal((reveal(gate.inputs) as { metadata: { name: string } }).metadata.name, "tsb");
+    assert.equal(gate.customTimeouts?.create, "600s");
   });
 
   it("leaves the old active's release values exactly as they were", () => {

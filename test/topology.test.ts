@@ -55,6 +55,15 @@ describe("planSet", () => {
     assert.deepEqual([mp1.role, mp1.managed, mp1.copies, mp1.rebuild, mp1.syncHost], ["standby", true, true, 1, "mp2.tsb.example.com"]);
   });
 
+  it("gates only a promotion, and keeps the gate while the promoted site stays active", () => {
+    assert.deepEqual(start.sites.map((s) => s.readyGate), [false, false, false], "a first install has no deployment tsb to wait on yet");
+    assert.deepEqual(afterFlip.sites.map((s) => s.readyGate), [false, true, false]);
+    const steady = plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: {} }, afterFlip.history);
+    assert.deepEqual(steady.sites.map((s) => s.readyGate), [false, true, false]);
+    const unchanged = plan("mp1", { mp1: {}, mp2: {}, mp3: {} }, start.history);
+    assert.deepEqual(unchanged.sites.map((s) => s.readyGate), [false, false, false]);
+  });
+
   it("round-trips its history through the stack output", () => {
     assert.deepEqual(parseHistory(JSON.parse(JSON.stringify(afterFlip.history))), afterFlip.history);
     assert.equal(parseHistory({ activeSite: 3 }), undefined);
@@ -70,10 +79,12 @@ describe("guards", () => {
       /^tsb-ha:sites\.mp1\.state = "standby" makes mp1 a standby, but it was fenced .* set tsb-ha:sites\.mp1\.rebuild to 1|sites\.mp1\.rebuild to 1/],
     ["leaving the old active a standby", () => plan("mp2", { mp1: {}, mp2: {}, mp3: {} }, start.history),
       /^tsb-ha:sites\.mp1\.state = "standby" makes mp1 a standby, but it was active .* set sites\.mp1\.state to fenced .* or lost/],
-    ["a rebuild generation going down", () => plan("mp2", { mp1: { rebuild: 0, state: "fenced" }, mp2: {} }, { activeSite: "mp2", sites: { mp1: { role: "fenced", rebuild: 2, haMode: "active", copies: false, detached: false }, mp2: { role: "active", rebuild: 0, haMode: "active", copies: true, detached: false } } }),
+    ["a rebuild generation going down", () => plan("mp2", { mp1: { rebuild: 0, state: "fenced" }, mp2: {} }, { activeSite: "mp2", sites: { mp1: { role: "fenced", rebuild: 2, haMode: "active", copies: false, detached: false, gated: false }, mp2: { role: "active", rebuild: 0, haMode: "active", copies: true, detached: false, gated: true } } }),
       /^tsb-ha:sites\.mp1\.rebuild = 0 is lower than the last update's 2/],
     ["promoting a site in the update that rebuilds it", () => plan("mp1", { mp1: { rebuild: 1 }, mp2: { state: "fenced" } }, afterFlip.history),
       /names a site that was fenced|rebuilds the active site/],
+    ["promoting a site the stack has never run", () => plan("mp4", { mp1: { state: "fenced" }, mp2: {}, mp3: {}, mp4: {} }, start.history),
+      /^tsb-ha:activeSite = "mp4" names a site this stack has never run; .* Add mp4 as a standby first/],
     ["managing a lost site again without a rebuild", () => plan("mp2", { mp1: {}, mp2: {} }, plan("mp2", { mp1: { state: "lost" }, mp2: {} }, start.history).history),
       /tsb-ha:sites\.mp1\.state = "standby" .*(lost|rebuild)/],
   ];
