@@ -56,7 +56,7 @@ export type RawConfig = Record<string, string | undefined>;
 const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild"];
 const DNS_KEYS = ["provider", "zoneId", "ttl"];
 const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds"];
-const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "standbyServiceAccountJwk"];
+const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "standbyServiceAccountJwk", "kubeconfigs"];
 
 export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
   const warnings: string[] = [];
@@ -72,6 +72,7 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
   }
 
   const sites = parseSites(raw, domain);
+  applySecretKubeconfigs(raw, secretKeys, sites);
   const activeSite = requireString(raw, "activeSite");
   const active = sites.find((s) => s.name === activeSite);
   if (!active) {
@@ -158,7 +159,13 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     const context = optionalField(entry, key("context"));
     if (context !== undefined) site.context = context;
     const kubeconfig = optionalField(entry, key("kubeconfig"));
-    if (kubeconfig !== undefined) site.kubeconfig = kubeconfig;
+    if (kubeconfig !== undefined) {
+      if (looksInline(kubeconfig)) {
+        throw new ConfigError(key("kubeconfig"), "(contents, not shown)",
+          `holds kubeconfig contents in plain text. Allowed: a path here, or the contents as a secret: pulumi config set --secret --path '${NAMESPACE}:kubeconfigs.${name}' "$(cat kubeconfig)"`);
+      }
+      site.kubeconfig = kubeconfig;
+    }
     const address = optionalField(entry, key("address"));
     if (address !== undefined) {
       if (isIp(address)) site.address = { value: address, kind: ipFamily(address) === 6 ? "AAAA" : "A" };
@@ -168,6 +175,30 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     sites.push(site);
   }
   return sites;
+}
+
+/** `kubeconfigs`: a secret object of kubeconfig contents by site, for credentials that must not sit in `sites`. */
+function applySecretKubeconfigs(raw: RawConfig, secretKeys: ReadonlySet<string>, sites: SiteConfig[]): void {
+  if (raw["kubeconfigs"] === undefined || raw["kubeconfigs"] === "") return;
+  if (!secretKeys.has("kubeconfigs")) {
+    throw new ConfigError("kubeconfigs", "(contents, not shown)", `is stored in plain text. Allowed: a secret. Fix: pulumi config set --secret --path '${NAMESPACE}:kubeconfigs.<site>' "$(cat kubeconfig)"`);
+  }
+  const obj = requireObject(raw, "kubeconfigs", false);
+  for (const [name, contents] of Object.entries(obj)) {
+    const site = sites.find((s) => s.name === name);
+    if (!site) throw new ConfigError(`kubeconfigs.${name}`, name, `is not one of the sites (${sites.map((s) => s.name).join(", ")})`);
+    if (typeof contents !== "string" || contents.trim() === "") {
+      throw new ConfigError(`kubeconfigs.${name}`, "(secret, not shown)", "is not kubeconfig contents. Allowed: the text of a kubeconfig file");
+    }
+    if (site.kubeconfig !== undefined) {
+      throw new ConfigError(`kubeconfigs.${name}`, "(secret, not shown)", `is set while sites.${name}.kubeconfig is set too. Allowed: one of them`);
+    }
+    site.kubeconfig = contents;
+  }
+}
+
+function looksInline(kubeconfig: string): boolean {
+  return kubeconfig.includes("\n") || /^\s*(apiVersion|\{|clusters:)/.test(kubeconfig);
 }
 
 function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
@@ -241,7 +272,7 @@ function optionalString(raw: RawConfig, key: string): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
-function requireObject(raw: RawConfig, key: string): Record<string, unknown> {
+function requireObject(raw: RawConfig, key: string, showValue = true): Record<string, unknown> {
   const text = raw[key];
   if (text === undefined || text === "") {
     throw new ConfigError(key, undefined, `is required. Allowed: an object; see Pulumi.example.yaml`);
@@ -250,9 +281,9 @@ function requireObject(raw: RawConfig, key: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ConfigError(key, text, "is not an object. Allowed: a YAML/JSON object; see Pulumi.example.yaml");
+    throw new ConfigError(key, showValue ? text : "(not shown)", "is not an object. Allowed: a YAML/JSON object; see Pulumi.example.yaml");
   }
-  if (!isPlainObject(parsed)) throw new ConfigError(key, parsed, "is not an object. Allowed: a YAML/JSON object; see Pulumi.example.yaml");
+  if (!isPlainObject(parsed)) throw new ConfigError(key, showValue ? parsed : "(not shown)", "is not an object. Allowed: a YAML/JSON object; see Pulumi.example.yaml");
   return parsed;
 }
 

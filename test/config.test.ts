@@ -67,6 +67,19 @@ describe("config validation (pure)", () => {
     });
   }
 
+  it("takes kubeconfig contents only from the secret kubeconfigs key", () => {
+    const contents = "apiVersion: v1\nkind: Config\nclusters: []\n";
+    const inline = errorOf(baseConfig({ sites: { mp1: { kubeconfig: contents }, mp2: {} } }));
+    assert.match(inline, /^tsb-ha:sites\.mp1\.kubeconfig = "\(contents, not shown\)" holds kubeconfig contents in plain text/);
+    assert.ok(!inline.includes("kind: Config"));
+    const config = baseConfig({ kubeconfigs: { mp2: contents } });
+    assert.throws(() => parseConfig(raw(config), SECRET), /tsb-ha:kubeconfigs = "\(contents, not shown\)" is stored in plain text/);
+    const { config: parsed } = parseConfig(raw(config), new Set([...SECRET, "kubeconfigs"]));
+    assert.equal(parsed.sites.find((s) => s.name === "mp2")!.kubeconfig, contents);
+    assert.throws(() => parseConfig(raw(baseConfig({ kubeconfigs: { mp9: contents } })), new Set([...SECRET, "kubeconfigs"])),
+      /^ConfigError: tsb-ha:kubeconfigs\.mp9 = "mp9" is not one of the sites \(mp1, mp2\)|tsb-ha:kubeconfigs\.mp9 = "mp9" is not one of the sites/);
+  });
+
   it("never prints the JWK, even when it is malformed", () => {
     const secretText = "eyJrdHkiOiJFQyJ9-do-not-print";
     const message = errorOf(baseConfig({ standbyServiceAccountJwk: secretText }));

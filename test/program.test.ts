@@ -161,6 +161,8 @@ describe("two sites on Route53 (the seed's set)", () => {
   });
 });
 
+const MP2_KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: mp2\n";
+
 describe("three sites on Cloudflare with owned permanent records", () => {
   let run: ChildOutput;
   before(async () => {
@@ -172,7 +174,8 @@ describe("three sites on Cloudflare with owned permanent records", () => {
       },
       dns: { provider: "cloudflare", zoneId: "cf-zone", ttl: 30 },
       tsb: { version: "1.12.4", registry: "registry.example.com/tetrate", organization: "tetrate", frontEnvoyPort: 8443 },
-    })));
+      kubeconfigs: { mp2: MP2_KUBECONFIG },
+    }), { secretKeys: ["standbyServiceAccountJwk", "kubeconfigs"] }));
     assert.deepEqual(run.errors, []);
   });
 
@@ -194,10 +197,13 @@ describe("three sites on Cloudflare with owned permanent records", () => {
     assert.ok(!run.registrations.some((r) => r.type.startsWith("aws:")));
   });
 
-  it("passes a site's kubeconfig to its provider as a secret", () => {
-    const inputs = find(run, "mp3-k8s").inputs as Record<string, unknown>;
-    assert.ok(isSecretValue(inputs["kubeconfig"]));
-    assert.equal(reveal(inputs["kubeconfig"]), "/etc/kube/mp3.yaml");
+  it("passes a site's kubeconfig (a path, or contents from the secret key) to its provider as a secret", () => {
+    const mp3 = find(run, "mp3-k8s").inputs as Record<string, unknown>;
+    assert.ok(isSecretValue(mp3["kubeconfig"]));
+    assert.equal(reveal(mp3["kubeconfig"]), "/etc/kube/mp3.yaml");
+    const mp2 = find(run, "mp2-k8s").inputs as Record<string, unknown>;
+    assert.ok(isSecretValue(mp2["kubeconfig"]));
+    assert.equal(reveal(mp2["kubeconfig"]), MP2_KUBECONFIG);
   });
 });
 
