@@ -3,10 +3,10 @@
 //
 // What a policy sees (read from @pulumi/policy 1.21.0 and the engine):
 // - validateStack gets every resource of the update with its *outputs* as `props`, secrets already
-//   unwrapped to plain values. A ComponentResource's outputs are what it passed to registerOutputs,
-//   so the component props (site, role, fqdn, floatingFqdn, target) may be empty: every fact read
-//   from a component has a fallback on custom resources (the resource name, the CSR's commonName,
-//   the floating record itself).
+//   unwrapped to plain values. A ComponentResource's outputs are what it passed to registerOutputs:
+//   the program's components register their identity there (site, role, fqdn; floatingFqdn, target),
+//   and every fact read from a component also has a fallback on custom resources (the resource name,
+//   the CSR's commonName, the floating record itself), so a policy never depends on them alone.
 // - `opts` carries protect, ignoreChanges, deleteBeforeReplace, aliases, customTimeouts and
 //   additionalSecretOutputs; retainOnDelete is not part of the analyzer protocol.
 // - Only remediateResource sees secretness (secret values arrive as `Secret` instances), which is
