@@ -52,10 +52,12 @@ async function main() {
     ...(jwk ? { standbyJwk: jwk } : {}),
     releaseDependsOn: fences.flatMap((f) => f.patches),
   });
-  // Copies wait for the preflight too: a refused failover must not rewrite mp3's key with mp2's.
-  const signingKey = pulumi
-    .all([activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release), preflight])
-    .apply(([key]) => key);
+  // Read only when another site holds a copy (a first install reads after the release, whose chart
+  // makes the key). Copies wait for the preflight too: a refused failover must not rewrite mp3's key.
+  const copyHolders = plan.sites.filter((s) => s.managed && s.copies && s.role !== "active");
+  const sourceKey = copyHolders.length === 0 ? undefined
+    : activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release);
+  const signingKey = sourceKey && pulumi.all([sourceKey, preflight]).apply(([key]) => key);
 
   // After a promotion, what comes next waits for the gate; on a first install, for the release.
   const activeServes = [active.readyGate ?? active.release!];
@@ -67,7 +69,7 @@ async function main() {
       site,
       provider: provider(site.name),
       certs: pki.sites[site.name]!,
-      ...(site.copies ? { signingKey } : {}),
+      ...(site.copies && signingKey ? { signingKey } : {}),
       ...(jwk ? { standbyJwk: jwk } : {}),
       releaseDependsOn: site.role === "standby" ? activeServes : [],
     }));

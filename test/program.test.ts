@@ -221,3 +221,13 @@ describe("the example stack file", () => {
     });
   });
 });
+
+describe("a single site (no standby yet: the first update of a new set)", () => {
+  it("needs no JWK, reads nothing and still owns the floating name", async () => {
+    const run = await runProgram(input(baseConfig({ sites: { mp1: { context: "mp1" } }, standbyServiceAccountJwk: undefined }), { secretKeys: [] }));
+    assert.deepEqual(run.errors, []);
+    assert.deepEqual(run.registrations.filter((r) => r.kind === "read" && r.type !== "pulumi:pulumi:StackReference").map((r) => r.name), []);
+    assert.deepEqual((reveal(find(run, "floating-record").inputs) as { records: string[] }).records, ["mp1.tsb.example.com"]);
+    assert.ok(dependsOn(run, "floating-record", "mp1-managementplane"));
+  });
+});
