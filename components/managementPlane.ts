@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { SetConfig } from "../lib/config";
 import type { SitePlan } from "../lib/topology";
 import { managementPlaneValues } from "../lib/values";
-import { ANNOTATION_PREFIX, READY_DEPLOYMENT, RELEASE_NAME, TSB_NAMESPACE } from "../lib/names";
+import { ANNOTATION_PREFIX, READY_DEPLOYMENT, RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/names";
 import type { SiteCerts } from "./pki";
 
 export interface ManagementPlaneArgs {
@@ -58,7 +58,7 @@ export class ManagementPlane extends pulumi.ComponentResource {
     if (site.copies) {
       if (!args.signingKey) throw new pulumi.ResourceError(`site ${site.name} needs the active's iam-signing-key`, this);
       prerequisites.push(new k8s.core.v1.Secret(`${site.name}-iam-signing-key`, {
-        metadata: { name: "iam-signing-key", namespace: ns },
+        metadata: { name: SIGNING_KEY_SECRET, namespace: ns },
         type: args.signingKey.apply((k) => k.type),
         data: pulumi.secret(args.signingKey.apply((k) => k.data)),
       }, keep));
@@ -66,7 +66,7 @@ export class ManagementPlane extends pulumi.ComponentResource {
       const syncing = site.role === "standby";
       if (syncing && !args.standbyJwk) throw new pulumi.ResourceError(`standby ${site.name} needs the service-account JWK`, this);
       prerequisites.push(new k8s.core.v1.Secret(`${site.name}-sa-jwk`, {
-        metadata: { name: "tsb-standby-sa", namespace: ns },
+        metadata: { name: STANDBY_SA_SECRET, namespace: ns },
         type: "Opaque",
         stringData: { jwk: pulumi.secret(args.standbyJwk ?? "") },
       }, { ...keep, ...(syncing ? {} : { ignoreChanges: ["stringData", "data"] }) }));

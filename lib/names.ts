@@ -10,4 +10,5 @@ export const CUT_DEPLOYMENTS = ["envoy"] as const;
 export const READY_DEPLOYMENT = "tsb";
 export const SIGNING_KEY_SECRET = "iam-signing-key";
 export const JWKS_SECRET = "tsb-iam-jwks";
+export const STANDBY_SA_SECRET = "tsb-standby-sa";
 export const ANNOTATION_PREFIX = "tsb-ha.tetrate.io";

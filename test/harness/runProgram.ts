@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import type { ChildInput, ChildOutput, Registration } from "./types";
+import { siteOfProvider } from "./mockState";
 
 export type { ChildInput, ChildOutput, Registration };
 
@@ -60,8 +61,7 @@ export function has(result: ChildOutput, name: string, kind: Registration["kind"
 
 /** The site whose Kubernetes provider a registration uses. */
 export function siteOf(r: Registration): string | undefined {
-  const name = r.provider?.split("::")[3];
-  return name?.endsWith("-k8s") ? name.slice(0, -4) : undefined;
+  return siteOfProvider(r.provider);
 }
 
 /** Whether `from` depends on `to`, directly or through other registrations (or their parents' children). */
