@@ -3,6 +3,7 @@
 import { ConfigError, describe, NAMESPACE } from "./errors";
 import { isDnsLabel, isDnsName, isIp, ipFamily } from "./dnsNames";
 import { parseStandbyJwk } from "./jwk";
+import { isInlineKubeconfig } from "./kubeAccess";
 
 export const SITE_STATES = ["standby", "fenced", "lost"] as const;
 export type SiteState = (typeof SITE_STATES)[number];
@@ -160,7 +161,7 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     if (context !== undefined) site.context = context;
     const kubeconfig = optionalField(entry, key("kubeconfig"));
     if (kubeconfig !== undefined) {
-      if (looksInline(kubeconfig)) {
+      if (isInlineKubeconfig(kubeconfig)) {
         throw new ConfigError(key("kubeconfig"), "(contents, not shown)",
           `holds kubeconfig contents in plain text. Allowed: a path here, or the contents as a secret: pulumi config set --secret --path '${NAMESPACE}:kubeconfigs.${name}' "$(cat kubeconfig)"`);
       }
@@ -195,10 +196,6 @@ function applySecretKubeconfigs(raw: RawConfig, secretKeys: ReadonlySet<string>,
     }
     site.kubeconfig = contents;
   }
-}
-
-function looksInline(kubeconfig: string): boolean {
-  return kubeconfig.includes("\n") || /^\s*(apiVersion|\{|clusters:)/.test(kubeconfig);
 }
 
 function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
