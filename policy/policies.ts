@@ -21,25 +21,39 @@ import {
   type StackValidationArgs,
   type StackValidationPolicy,
 } from "@pulumi/policy";
+// Names and type tokens come from the program's own lib/, so a rename there reaches the policies.
+// Pulumi runs this pack with ts-node from policy/ (policy/tsconfig.json); files outside the folder
+// load like any other: see the comment in policy/index.ts.
+import { FENCE_DEPLOYMENTS } from "../lib/names";
+import {
+  COMPONENT_TYPE,
+  FLOATING_RECORD_NAME,
+  LEAF_PARTS,
+  ROLE,
+  certRequestName,
+  fencePatchName,
+  siteOfReleaseResource,
+} from "../lib/resourceNames";
 
+/**
+ * Type tokens the policies look for: the program's components (lib/resourceNames.ts) and the
+ * provider resources it registers (tokens of the pinned provider SDKs; test/policy.test.ts checks
+ * that a real run registers each of them).
+ */
 export const TYPES = {
   release: "kubernetes:helm.sh/v3:Release",
   secret: "kubernetes:core/v1:Secret",
   deploymentPatch: "kubernetes:apps/v1:DeploymentPatch",
-  managementPlane: "tsb-ha:index:ManagementPlane",
-  siteFence: "tsb-ha:index:SiteFence",
-  floatingDns: "tsb-ha:index:FloatingDns",
+  kubernetesProvider: "pulumi:providers:kubernetes",
+  managementPlane: COMPONENT_TYPE.managementPlane,
+  siteFence: COMPONENT_TYPE.siteFence,
+  floatingDns: COMPONENT_TYPE.floatingDns,
   route53Record: "aws:route53/record:Record",
   cloudflareRecord: "cloudflare:index/dnsRecord:DnsRecord",
   certRequest: "tls:index/certRequest:CertRequest",
   locallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
   selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
 } as const;
-
-/** The resource name of the floating CNAME (components/floatingDns.ts). */
-export const FLOATING_RECORD = "floating-record";
-/** Deployments a fence scales to 0 (tsb-facts.md, failover step 1). */
-export const FENCED_DEPLOYMENTS = ["tsb", "iam"] as const;
 export const TTL_MAX = 300;
 export const TTL_RECOMMENDED = 60;
 /** Cloudflare's TTL 1 means "automatic", which Cloudflare documents as 300 s. */
@@ -75,34 +89,36 @@ function list(names: Iterable<string>): string {
   return [...names].join(", ");
 }
 
-interface SiteView {
+export interface SiteView {
   name: string;
-  /** The `managementplane` release (`${site}-managementplane`), when this stack manages the site. */
+  /** The `managementplane` release (releaseResourceName(site)), when this stack manages the site. */
   release?: PolicyResource;
   /** From the ManagementPlane component, when its props are visible. */
   role?: string;
-  /** Permanent FQDN: the ManagementPlane's `fqdn`, else the commonName of `${site}-tsb-csr`. */
+  /** Permanent FQDN: the ManagementPlane's `fqdn`, else the commonName of the site's front-envoy CSR. */
   fqdn?: string;
   fenced: boolean;
 }
 
-interface SetView {
+export interface SetView {
   sites: Map<string, SiteView>;
   floatingRecord?: PolicyResource;
   floatingFqdn?: string;
   byName: Map<string, PolicyResource>;
 }
 
-const RELEASE_SUFFIX = "-managementplane";
-
-function view(resources: PolicyResource[]): SetView {
+/**
+ * What the policies see of the set: sites (by their release, component, fence), the floating record
+ * and every custom resource by name. Exported so tests can check that a valid run is seen whole.
+ */
+export function setView(resources: PolicyResource[]): SetView {
   const sites = new Map<string, SiteView>();
   const site = (name: string) => {
     let s = sites.get(name);
     if (!s) sites.set(name, (s = { name, fenced: false }));
     return s;
   };
-  const byName = new Map(resources.filter((r) => r.type !== "pulumi:providers:kubernetes").map((r) => [r.name, r]));
+  const byName = new Map(resources.filter((r) => r.type !== TYPES.kubernetesProvider).map((r) => [r.name, r]));
   let floatingRecord: PolicyResource | undefined;
   let floatingFqdn: string | undefined;
   for (const r of resources) {
@@ -112,17 +128,17 @@ function view(resources: PolicyResource[]): SetView {
       s.fqdn = dnsName(r.props["fqdn"]) ?? s.fqdn;
     } else if (r.type === TYPES.siteFence) {
       site(str(r.props["site"]) ?? r.name).fenced = true;
-    } else if (r.type === TYPES.release && r.name.endsWith(RELEASE_SUFFIX)) {
-      site(r.name.slice(0, -RELEASE_SUFFIX.length)).release = r;
+    } else if (r.type === TYPES.release && siteOfReleaseResource(r.name) !== undefined) {
+      site(siteOfReleaseResource(r.name)!).release = r;
     } else if (r.type === TYPES.floatingDns) {
       floatingFqdn = dnsName(r.props["floatingFqdn"]) ?? floatingFqdn;
-    } else if ((r.type === TYPES.route53Record || r.type === TYPES.cloudflareRecord) && r.name === FLOATING_RECORD) {
+    } else if ((r.type === TYPES.route53Record || r.type === TYPES.cloudflareRecord) && r.name === FLOATING_RECORD_NAME) {
       floatingRecord = r;
     }
   }
   for (const s of sites.values()) {
-    if (s.role === "fenced") s.fenced = true;
-    s.fqdn ??= dnsName(at(byName.get(`${s.name}-tsb-csr`)?.props, "subject", "commonName"));
+    if (s.role === ROLE.fenced) s.fenced = true;
+    s.fqdn ??= dnsName(at(byName.get(certRequestName(s.name, "tsb"))?.props, "subject", "commonName"));
   }
   floatingFqdn ??= dnsName(floatingRecord?.props["name"]);
   return { sites, byName, ...(floatingRecord ? { floatingRecord } : {}), ...(floatingFqdn ? { floatingFqdn } : {}) };
@@ -138,7 +154,7 @@ const hasStandby = (r: PolicyResource) => ha(r).standby !== undefined && ha(r).s
 /** Sites whose release serves: managed, neither fenced nor lost. */
 function serving(v: SetView): Array<SiteView & { release: PolicyResource }> {
   return [...v.sites.values()].filter((s): s is SiteView & { release: PolicyResource } =>
-    s.release !== undefined && !s.fenced && s.role !== "lost");
+    s.release !== undefined && !s.fenced && s.role !== ROLE.lost);
 }
 
 /** The one serving site whose release carries the active block, if there is exactly one. */
@@ -168,7 +184,7 @@ function stackPolicy(name: string, description: string, enforcementLevel: Enforc
     name,
     description,
     enforcementLevel,
-    validateStack: (args, report) => rule(view(args.resources), report, args),
+    validateStack: (args, report) => rule(setView(args.resources), report, args),
   };
 }
 
@@ -189,7 +205,7 @@ export function singleActive(level: EnforcementLevel = "mandatory"): StackValida
         actives[1]!.release.urn);
       } else if (actives.length === 1) {
         const active = actives[0]!;
-        const declared = [...v.sites.values()].find((s) => s.role === "active");
+        const declared = [...v.sites.values()].find((s) => s.role === ROLE.active);
         if (declared && declared.name !== active.name) {
           report(`${active.name} carries the active block but the stack's active site is ${declared.name}: ` +
             "the release values and the plan disagree about which management plane serves.", active.release.urn);
@@ -216,10 +232,10 @@ export function standbysSyncFromActive(level: EnforcementLevel = "mandatory"): S
 
 export function floatingPointsAtActive(level: EnforcementLevel = "mandatory"): StackValidationPolicy {
   return stackPolicy("floating-points-at-active",
-    "The floating CNAME (floating-record) points at the permanent FQDN of the site whose release carries the active block.",
+    `The floating CNAME (${FLOATING_RECORD_NAME}) points at the permanent FQDN of the site whose release carries the active block.`,
     level, (v, report) => {
       if (!v.floatingRecord) {
-        report(`The stack has no floating record (resource ${FLOATING_RECORD}): control planes reach the set through that name only.`);
+        report(`The stack has no floating record (resource ${FLOATING_RECORD_NAME}): control planes reach the set through that name only.`);
         return;
       }
       const active = theActive(v);
@@ -242,7 +258,7 @@ export function standbyNoPostgres(level: EnforcementLevel = "mandatory"): StackV
         if (hasStandby(s.release)) {
           report(`The release of ${s.name} carries both spec.highAvailability.active and .standby: a standby would expose its embedded Postgres ` +
             "through its front envoy, and other standbys could attach to a database that is itself a replica.", s.release.urn);
-        } else if (s.role === "standby") {
+        } else if (s.role === ROLE.standby) {
           report(`${s.name} is a standby but its release carries spec.highAvailability.active: it would expose its embedded Postgres ` +
             "and serve as a second active.", s.release.urn);
         }
@@ -287,14 +303,14 @@ export function oneRootCa(level: EnforcementLevel = "mandatory"): StackValidatio
 
 export function certsCoverFloatingFqdn(level: EnforcementLevel = "mandatory"): StackValidationPolicy {
   return stackPolicy("certs-cover-site-and-floating-fqdn",
-    "Each management plane's front-envoy and XCP central certificate requests (<site>-tsb-csr, <site>-xcp-central-csr) " +
+    `Each management plane's front-envoy and XCP central certificate requests (${list(LEAF_PARTS.map((p) => certRequestName("<site>", p)))}) ` +
     "list the site's permanent FQDN and the floating FQDN as DNS names.",
     level, (v, report) => {
       if (!v.floatingFqdn) return; // floating-points-at-active reports a missing floating record
       const managed = [...v.sites.values()].filter((s) => s.release || s.role);
       for (const s of managed) {
-        for (const part of ["tsb", "xcp-central"]) {
-          const name = `${s.name}-${part}-csr`;
+        for (const part of LEAF_PARTS) {
+          const name = certRequestName(s.name, part);
           const csr = v.byName.get(name);
           if (!csr || csr.type !== TYPES.certRequest) {
             report(`Site ${s.name} has no certificate request ${name}: its management plane would serve a certificate the set's root CA did not sign.`);
@@ -338,11 +354,11 @@ export function floatingTtlLow(level: EnforcementLevel = "advisory"): StackValid
 
 export function fencedSitesScaledDown(level: EnforcementLevel = "mandatory"): StackValidationPolicy {
   return stackPolicy("fenced-sites-scaled-down",
-    "Every fenced site has its tsb and iam deployments patched to 0 replicas (<site>-tsb-scaled-down, <site>-iam-scaled-down).",
+    `Every fenced site has its ${list(FENCE_DEPLOYMENTS)} deployments patched to 0 replicas (${list(FENCE_DEPLOYMENTS.map((d) => fencePatchName("<site>", d)))}).`,
     level, (v, report) => {
       for (const s of [...v.sites.values()].filter((x) => x.fenced)) {
-        for (const deployment of FENCED_DEPLOYMENTS) {
-          const name = `${s.name}-${deployment}-scaled-down`;
+        for (const deployment of FENCE_DEPLOYMENTS) {
+          const name = fencePatchName(s.name, deployment);
           const patch = v.byName.get(name);
           const replicas = at(patch?.props, "spec", "replicas");
           if (!patch || patch.type !== TYPES.deploymentPatch) {
@@ -350,7 +366,7 @@ export function fencedSitesScaledDown(level: EnforcementLevel = "mandatory"): St
               "while another site is active (split brain).");
           } else if (replicas !== 0 || at(patch.props, "metadata", "name") !== deployment) {
             report(`Fenced site ${s.name}: ${name} sets deployment ${String(at(patch.props, "metadata", "name"))} to ${JSON.stringify(replicas ?? null)} replicas (must be ${deployment}, 0): ` +
-              "a fenced management plane that still runs tsb or iam accepts configuration the active never sees.", patch.urn);
+              `a fenced management plane that still runs ${FENCE_DEPLOYMENTS.join(" or ")} accepts configuration the active never sees.`, patch.urn);
           }
         }
       }

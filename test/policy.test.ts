@@ -11,7 +11,12 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 import { find, isSecretValue, reveal, runProgram, type ChildInput, type ChildOutput, type Registration } from "./harness/runProgram";
 import { policyResources, remediate, stackArgs, validate, type StackOptions, type Violation } from "./harness/policyResources";
 import { baseConfig, input, JWK } from "./fixtures";
-import { allPolicies, secretsStaySecret, singleActive } from "../policy/policies";
+import { allPolicies, secretsStaySecret, setView, singleActive, TYPES } from "../policy/policies";
+import { FENCE_DEPLOYMENTS, STANDBY_SA_SECRET } from "../lib/names";
+import {
+  certRequestName, COMPONENT_TYPE, fencePatchName, FLOATING_RECORD_NAME, LEAF_PARTS, leafCertName, namespaceName,
+  releaseResourceName, rootCertName, standbyJwkSecretName,
+} from "../lib/resourceNames";
 
 const THREE = { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } };
 const CLOUDFLARE = { provider: "cloudflare", zoneId: "cf-zone", ttl: 60 };
@@ -45,6 +50,9 @@ function broken(r: Run, edits: Record<string, (inputs: Record<string, any>) => v
   if (registrations) output.registrations = registrations(output.registrations);
   return { input: r.input, output };
 }
+
+/** A resource name inside a message regex, taken literally. */
+const lit = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const firing = (vs: Violation[]) => [...new Set(vs.map((v) => v.policy))].sort();
 
@@ -105,27 +113,62 @@ describe("policy pack", () => {
     }
 
     it("after failover, the fenced mp1 keeps its active block and is scaled down", () => {
-      const mp1 = reveal(find(failedOver.output, "mp1-managementplane").inputs) as { values: { spec: { highAvailability: object } } };
+      const mp1 = reveal(find(failedOver.output, releaseResourceName("mp1")).inputs) as { values: { spec: { highAvailability: object } } };
       assert.ok("active" in mp1.values.spec.highAvailability);
-      assert.equal((reveal(find(failedOver.output, "mp1-iam-scaled-down").inputs) as { spec: { replicas: number } }).spec.replicas, 0);
+      assert.equal((reveal(find(failedOver.output, fencePatchName("mp1", "iam")).inputs) as { spec: { replicas: number } }).spec.replicas, 0);
     });
+  });
+
+  describe("one vocabulary: every name and type the policies look for, a real run registers", () => {
+    const runs = () => [two, three, failedOver];
+
+    it("each type token the policies match is registered by one of the valid runs (route53 and cloudflare included)", () => {
+      const registered = new Set(runs().flatMap((r) => r.output.registrations.map((x) => x.type)));
+      for (const [key, token] of Object.entries(TYPES)) assert.ok(registered.has(token), `TYPES.${key} = ${token} is registered by no run`);
+    });
+
+    for (const componentProps of ["outputs", "none"] as const) {
+      it(`the policies see every site of a valid run whole, by the names lib/resourceNames.ts gives (component props: ${componentProps})`, () => {
+        for (const r of runs()) {
+          const planned = r.output.outputs!["sites"]!.value as Record<string, { role: string; fqdn: string }>;
+          const v = setView(policyResources(r.output, r.input, { componentProps }));
+          assert.deepEqual([...v.sites.keys()].sort(), Object.keys(planned).sort());
+          for (const [site, { role, fqdn }] of Object.entries(planned)) {
+            const seen = v.sites.get(site)!;
+            assert.equal(seen.release?.name, releaseResourceName(site), `${site}: release`);
+            assert.equal(seen.fqdn, fqdn, `${site}: permanent FQDN`);
+            assert.equal(seen.fenced, role === "fenced", `${site}: fenced`);
+            if (componentProps === "outputs") assert.equal(seen.role, role, `${site}: role`);
+            for (const part of LEAF_PARTS) assert.equal(v.byName.get(certRequestName(site, part))?.type, TYPES.certRequest, `${site}: ${part} CSR`);
+            if (role !== "fenced") continue;
+            for (const deployment of FENCE_DEPLOYMENTS) {
+              const patch = v.byName.get(fencePatchName(site, deployment));
+              assert.equal(patch?.type, TYPES.deploymentPatch, `${site}: fence of ${deployment}`);
+              assert.equal((patch.props["metadata"] as { name?: unknown }).name, deployment);
+            }
+          }
+          assert.equal(v.floatingRecord?.name, FLOATING_RECORD_NAME);
+          assert.equal(v.floatingFqdn, r.output.outputs!["floatingFqdn"]!.value);
+        }
+      });
+    }
   });
 
   describe("broken copies", () => {
     it("single-active: no serving release carries the active block", async () => {
-      const vs = await check(broken(two, { "mp1-managementplane": (i) => { delete i.values.spec.highAvailability.active; } }));
+      const vs = await check(broken(two, { [releaseResourceName("mp1")]: (i) => { delete i.values.spec.highAvailability.active; } }));
       assertFires(vs, "single-active", /No serving management plane carries the active block.*serving: mp1, mp2/);
     });
 
     it("single-active: the old active is not fenced after a failover (two actives)", async () => {
       // Without component props the SiteFence is the only evidence of a fence; with them, mp1's role says fenced.
-      const vs = await check(broken(failedOver, {}, (regs) => regs.filter((r) => r.type !== "tsb-ha:index:SiteFence")), { componentProps: "none" });
+      const vs = await check(broken(failedOver, {}, (regs) => regs.filter((r) => r.type !== COMPONENT_TYPE.siteFence)), { componentProps: "none" });
       assertFires(vs, "single-active", /mp1, mp2 all carry the active block.*split brain/);
     });
 
     it("standbys-sync-from-active: a standby synchronises from another host", async () => {
       const vs = await check(broken(three, {
-        "mp3-managementplane": (i) => { i.values.spec.highAvailability.standby.activeMpSynchronizationEndpoint.host = "mp2.tsb.example.com"; },
+        [releaseResourceName("mp3")]: (i) => { i.values.spec.highAvailability.standby.activeMpSynchronizationEndpoint.host = "mp2.tsb.example.com"; },
       }));
       assertFires(vs, "standbys-sync-from-active",
         /Standby mp3 synchronises from mp2\.tsb\.example\.com but mp1 carries the active block and its permanent FQDN is mp1\.tsb\.example\.com/);
@@ -133,22 +176,22 @@ describe("policy pack", () => {
 
     it("standbys-sync-from-active: after failover, a standby still follows the fenced site", async () => {
       const vs = await check(broken(failedOver, {
-        "mp3-managementplane": (i) => { i.values.spec.highAvailability.standby.activeMpSynchronizationEndpoint.host = "mp1.tsb.example.com"; },
+        [releaseResourceName("mp3")]: (i) => { i.values.spec.highAvailability.standby.activeMpSynchronizationEndpoint.host = "mp1.tsb.example.com"; },
       }));
       assertFires(vs, "standbys-sync-from-active", /Standby mp3 synchronises from mp1\.tsb\.example\.com but mp2 carries the active block/);
     });
 
     it("floating-points-at-active: the CNAME points at a standby (route53 and cloudflare)", async () => {
-      const r53 = await check(broken(two, { "floating-record": (i) => { i.records = ["mp2.tsb.example.com"]; } }));
+      const r53 = await check(broken(two, { [FLOATING_RECORD_NAME]: (i) => { i.records = ["mp2.tsb.example.com"]; } }));
       assertFires(r53, "floating-points-at-active",
         /floating CNAME active\.tsb\.example\.com points at mp2\.tsb\.example\.com \(mp2\) but mp1 carries the active block.*control planes would connect to a management plane that is not the active/);
-      const cf = await check(broken(failedOver, { "floating-record": (i) => { i.content = "mp1.tsb.example.com"; } }));
+      const cf = await check(broken(failedOver, { [FLOATING_RECORD_NAME]: (i) => { i.content = "mp1.tsb.example.com"; } }));
       assertFires(cf, "floating-points-at-active", /points at mp1\.tsb\.example\.com \(mp1\) but mp2 carries the active block/);
     });
 
     it("standby-no-postgres (and single-active): a standby's release also carries the active block", async () => {
       const vs = await check(broken(two, {
-        "mp2-managementplane": (i) => { i.values.spec.highAvailability.active = { exposeEmbeddedPostgresInFrontEnvoy: true }; },
+        [releaseResourceName("mp2")]: (i) => { i.values.spec.highAvailability.active = { exposeEmbeddedPostgresInFrontEnvoy: true }; },
       }));
       assertFires(vs, "standby-no-postgres", /release of mp2 carries both spec\.highAvailability\.active and \.standby: a standby would expose its embedded Postgres/,
         ["single-active"]);
@@ -156,79 +199,83 @@ describe("policy pack", () => {
 
     it("standby-no-postgres (with single-active, floating-points-at-active): roles swapped in the values only, seen through the component's role", async () => {
       const vs = await check(broken(two, {
-        "mp1-managementplane": (i) => { i.values.spec.highAvailability = { standby: { activeMpSynchronizationEndpoint: { host: "mp2.tsb.example.com", port: 443, selfSigned: true } } }; },
-        "mp2-managementplane": (i) => { i.values.spec.highAvailability = { active: { exposeEmbeddedPostgresInFrontEnvoy: true } }; },
+        [releaseResourceName("mp1")]: (i) => { i.values.spec.highAvailability = { standby: { activeMpSynchronizationEndpoint: { host: "mp2.tsb.example.com", port: 443, selfSigned: true } } }; },
+        [releaseResourceName("mp2")]: (i) => { i.values.spec.highAvailability = { active: { exposeEmbeddedPostgresInFrontEnvoy: true } }; },
       }));
       assertFires(vs, "standby-no-postgres", /mp2 is a standby but its release carries spec\.highAvailability\.active/, ["single-active", "floating-points-at-active"]);
       assert.match(vs.find((v) => v.policy === "single-active")!.message, /mp2 carries the active block but the stack's active site is mp1/);
     });
 
     it("one-root-ca: autoGenerateCerts true", async () => {
-      const vs = await check(broken(three, { "mp2-managementplane": (i) => { i.values.secrets.xcp.autoGenerateCerts = true; } }));
+      const vs = await check(broken(three, { [releaseResourceName("mp2")]: (i) => { i.values.secrets.xcp.autoGenerateCerts = true; } }));
       assertFires(vs, "one-root-ca", /release of mp2 sets secrets\.xcp\.autoGenerateCerts to true \(must be false\).*own XCP CA per instance/);
     });
 
     it("one-root-ca: a site certificate signed by another CA", async () => {
-      const vs = await check(broken(two, { "mp2-xcp-central-cert": (i) => { i.caCertPem = "-----BEGIN CERTIFICATE-----\nother-ca\n-----END CERTIFICATE-----\n"; } }));
-      assertFires(vs, "one-root-ca", /Certificate mp2-xcp-central-cert is signed by a CA other than the root CA set-root/);
+      const vs = await check(broken(two, { [leafCertName("mp2", "xcp-central")]: (i) => { i.caCertPem = "-----BEGIN CERTIFICATE-----\nother-ca\n-----END CERTIFICATE-----\n"; } }));
+      assertFires(vs, "one-root-ca",
+        new RegExp(`Certificate ${lit(leafCertName("mp2", "xcp-central"))} is signed by a CA other than the root CA ${lit(rootCertName())}`));
     });
 
     it("certs-cover-site-and-floating-fqdn: the floating FQDN dropped from a SAN list", async () => {
       const vs = await check(broken(three, {
-        "mp3-xcp-central-csr": (i) => { i.dnsNames = (i.dnsNames as string[]).filter((n) => n !== "active.tsb.example.com"); },
+        [certRequestName("mp3", "xcp-central")]: (i) => { i.dnsNames = (i.dnsNames as string[]).filter((n) => n !== "active.tsb.example.com"); },
       }));
       assertFires(vs, "certs-cover-site-and-floating-fqdn",
-        /Certificate request mp3-xcp-central-csr lacks active\.tsb\.example\.com in its DNS names.*through the floating name after a failover would fail TLS verification/);
+        new RegExp(`Certificate request ${lit(certRequestName("mp3", "xcp-central"))} lacks active\\.tsb\\.example\\.com in its DNS names.*through the floating name after a failover would fail TLS verification`));
     });
 
     it("certs-cover-site-and-floating-fqdn: the site's own FQDN missing (FQDN from the CSR's commonName)", async () => {
       const vs = await check(broken(two, {
-        "mp1-tsb-csr": (i) => { i.dnsNames = ["active.tsb.example.com"]; },
+        [certRequestName("mp1", "tsb")]: (i) => { i.dnsNames = ["active.tsb.example.com"]; },
       }));
-      assertFires(vs, "certs-cover-site-and-floating-fqdn", /mp1-tsb-csr lacks mp1\.tsb\.example\.com in its DNS names.*its permanent name/);
+      assertFires(vs, "certs-cover-site-and-floating-fqdn",
+        new RegExp(`${lit(certRequestName("mp1", "tsb"))} lacks mp1\\.tsb\\.example\\.com in its DNS names.*its permanent name`));
     });
 
     it("floating-ttl-limit and floating-ttl-low: TTL 600", async () => {
-      const vs = await check(broken(two, { "floating-record": (i) => { i.ttl = 600; } }));
+      const vs = await check(broken(two, { [FLOATING_RECORD_NAME]: (i) => { i.ttl = 600; } }));
       assertFires(vs, "floating-ttl-limit", /TTL is 600 s \(at most 300\).*keep resolving the old active for up to 600 s/, ["floating-ttl-low"]);
     });
 
     it("floating-ttl-low alone: TTL 120, and Cloudflare's automatic TTL (1 = 300 s)", async () => {
-      const vs = await check(broken(two, { "floating-record": (i) => { i.ttl = 120; } }));
+      const vs = await check(broken(two, { [FLOATING_RECORD_NAME]: (i) => { i.ttl = 120; } }));
       assertFires(vs, "floating-ttl-low", /TTL is 120 s \(recommended 60 or less\)/);
-      const auto = await check(broken(three, { "floating-record": (i) => { i.ttl = 1; } }));
+      const auto = await check(broken(three, { [FLOATING_RECORD_NAME]: (i) => { i.ttl = 1; } }));
       assertFires(auto, "floating-ttl-low", /TTL is 300 s/);
     });
 
     it("fenced-sites-scaled-down: a fenced deployment at 1 replica, or its patch missing", async () => {
-      const one = await check(broken(failedOver, { "mp1-iam-scaled-down": (i) => { i.spec.replicas = 1; } }));
-      assertFires(one, "fenced-sites-scaled-down", /Fenced site mp1: mp1-iam-scaled-down sets deployment iam to 1 replicas \(must be iam, 0\)/);
-      const gone = await check(broken(failedOver, {}, (regs) => regs.filter((r) => r.name !== "mp1-tsb-scaled-down")));
-      assertFires(gone, "fenced-sites-scaled-down", /Fenced site mp1 has no mp1-tsb-scaled-down DeploymentPatch.*split brain/);
+      const one = await check(broken(failedOver, { [fencePatchName("mp1", "iam")]: (i) => { i.spec.replicas = 1; } }));
+      assertFires(one, "fenced-sites-scaled-down",
+        new RegExp(`Fenced site mp1: ${lit(fencePatchName("mp1", "iam"))} sets deployment iam to 1 replicas \\(must be iam, 0\\)`));
+      const gone = await check(broken(failedOver, {}, (regs) => regs.filter((r) => r.name !== fencePatchName("mp1", "tsb"))));
+      assertFires(gone, "fenced-sites-scaled-down", new RegExp(`Fenced site mp1 has no ${lit(fencePatchName("mp1", "tsb"))} DeploymentPatch.*split brain`));
     });
 
     it("deletion-guards: the floating record unprotected; a release without secrets.keep", async () => {
       const unprotected = broken(three, {});
-      find(unprotected.output, "floating-record").protect = false;
-      assertFires(await check(unprotected), "deletion-guards", /floating record floating-record is not protected: .*cuts every control plane off/);
-      const vs = await check(broken(two, { "mp2-managementplane": (i) => { i.values.secrets.keep = false; } }));
+      find(unprotected.output, FLOATING_RECORD_NAME).protect = false;
+      assertFires(await check(unprotected), "deletion-guards",
+        new RegExp(`floating record ${lit(FLOATING_RECORD_NAME)} is not protected: .*cuts every control plane off`));
+      const vs = await check(broken(two, { [releaseResourceName("mp2")]: (i) => { i.values.secrets.keep = false; } }));
       assertFires(vs, "deletion-guards", /release of mp2 does not set secrets\.keep: true/);
     });
 
     it("the program guards what deletion-guards cannot see: releases retainOnDelete, floating record protect", () => {
       for (const r of [two, three, failedOver]) {
-        for (const reg of r.output.registrations.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) assert.equal(reg.retainOnDelete, true, reg.name);
-        assert.equal(find(r.output, "floating-record").protect, true);
+        for (const reg of r.output.registrations.filter((x) => x.type === TYPES.release)) assert.equal(reg.retainOnDelete, true, reg.name);
+        assert.equal(find(r.output, FLOATING_RECORD_NAME).protect, true);
       }
     });
   });
 
   describe("secrets-stay-secret (a remediation: only remediations see secretness)", () => {
     /** The standby's service-account Secret (data or stringData holds the JWK). */
-    const jwkSecret = (r: Run) => {
-      const reg = r.output.registrations.find((x) => x.type === "kubernetes:core/v1:Secret" && x.kind === "register" &&
-        JSON.stringify(reveal(x.inputs)).includes("tsb-standby-sa"));
-      assert.ok(reg, "no Secret tsb-standby-sa registered");
+    const jwkSecret = (r: Run, site: string) => {
+      const reg = find(r.output, standbyJwkSecretName(site));
+      assert.equal(reg.type, TYPES.secret);
+      assert.equal((reveal(reg.inputs) as { metadata: { name: string } }).metadata.name, STANDBY_SA_SECRET);
       return reg;
     };
     const unsecret = (r: Run, name: string, field: string) => {
@@ -238,7 +285,7 @@ describe("policy pack", () => {
     };
 
     it("marks plaintext helm values secret, and leaves the rest as it was", async () => {
-      const reg = unsecret(two, "mp1-managementplane", "values");
+      const reg = unsecret(two, releaseResourceName("mp1"), "values");
       const fixed = await remediate(secrets, reg);
       assert.ok(fixed, "expected a remediation");
       assert.ok(isSecretValue(fixed["values"]));
@@ -247,14 +294,14 @@ describe("policy pack", () => {
     });
 
     it("marks a plaintext private key input secret", async () => {
-      const reg = unsecret(three, "mp3-tsb-csr", "privateKeyPem");
+      const reg = unsecret(three, certRequestName("mp3", "tsb"), "privateKeyPem");
       const fixed = await remediate(secrets, reg);
       assert.ok(fixed && isSecretValue(fixed["privateKeyPem"]));
       assert.ok(!isSecretValue(fixed["dnsNames"]));
     });
 
     it("marks a plaintext JWK in a Kubernetes Secret's stringData secret, key by key", async () => {
-      const sa = jwkSecret(two);
+      const sa = jwkSecret(two, "mp2");
       const field = "stringData" in (sa.inputs as object) ? "stringData" : "data";
       const fixed = await remediate(secrets, unsecret(two, sa.name, field));
       const map = fixed?.[field] as Record<string, unknown> | undefined;
@@ -262,7 +309,7 @@ describe("policy pack", () => {
     });
 
     it("finds a private JWK or password outside the known places", async () => {
-      const reg = structuredClone(find(two.output, "mp1-namespace"));
+      const reg = structuredClone(find(two.output, namespaceName("mp1")));
       const jwk = JSON.stringify(JSON.parse(JWK));
       (reg.inputs as { metadata: Record<string, unknown> }).metadata["annotations"] = { note: jwk, adminPassword: "hunter2" };
       const fixed = await remediate(secrets, reg);
