@@ -1,0 +1,86 @@
+// One bounded GET of a Kubernetes object, for dynamic providers and the read-only commands.
+// Plain node:https with the options @kubernetes/client-node derives from the kubeconfig
+// (`KubeConfig.applyToHTTPSOptions`: CA, client certificate, bearer token or exec credentials, proxy
+// agent), so a request that hangs is destroyed at its deadline instead of lingering in the
+// provider process, and the body stays the API's JSON (the shape lib/readyGate.ts and
+// lib/frontAddress.ts read). Nothing here prints a credential: messages carry the site, the
+// path, the HTTP status and the API server's own Status message.
+import type * as https from "node:https";
+import { kubeConfigFor, withTimeout, type KubeAccess } from "./kubeAccess";
+
+export type KubeGetResult = { found: true; object: unknown } | { found: false };
+
+/** An API answer that retrying will not change (401, 403): callers stop polling on it. */
+export class KubeAccessDenied extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KubeAccessDenied";
+  }
+}
+
+/** API paths of the objects the program reads (namespaced). */
+export const kubePaths = {
+  deployment: (ns: string, name: string): string => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+  service: (ns: string, name: string): string => `/api/v1/namespaces/${ns}/services/${name}`,
+  secret: (ns: string, name: string): string => `/api/v1/namespaces/${ns}/secrets/${name}`,
+};
+
+/**
+ * GETs `apiPath` on the site's cluster within `timeoutMs` (connect, TLS, credentials and body).
+ * 200: the object; 404: not found; anything else throws a message naming the site and the path.
+ */
+export async function kubeGet(access: KubeAccess, site: string, apiPath: string, timeoutMs: number): Promise<KubeGetResult> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const httpsModule = require("node:https") as typeof https;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const httpModule = require("node:http") as typeof import("node:http");
+  const started = Date.now();
+  const kc = kubeConfigFor(access, site);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error(`site ${site}: the kubeconfig has no current cluster`);
+  const opts: https.RequestOptions = {};
+  // Exec credential plugins run here; bound them too.
+  await withTimeout(kc.applyToHTTPSOptions(opts), timeoutMs, `site ${site}: getting credentials for ${cluster.server}`);
+  const url = new URL(cluster.server.replace(/\/+$/, "") + apiPath);
+  const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const lib = url.protocol === "http:" ? httpModule : httpsModule;
+    const req = lib.request(url, { ...opts, method: "GET", headers: { ...(opts.headers ?? {}), Accept: "application/json" } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), remaining);
+    req.on("error", (e) => reject(e));
+    req.on("close", () => clearTimeout(timer));
+    req.end();
+  }).catch((e: unknown) => {
+    throw new Error(`site ${site}: GET ${url.origin}${apiPath} failed: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  if (status === 200) return { found: true, object: parseJson(body) };
+  const message = statusMessage(body);
+  if (status === 404) return { found: false };
+  const what = `site ${site}: GET ${url.origin}${apiPath} answered ${status}${message ? ` (${message})` : ""}`;
+  if (status === 401) throw new KubeAccessDenied(`${what}: the credentials of the site's kubeconfig were refused; check its user or token (sites.${site}.kubeconfig / kubeconfigs.${site}, context ${access.context ?? "current"})`);
+  if (status === 403) throw new KubeAccessDenied(`${what}: the kubeconfig's user may not read this object; grant it get on it`);
+  throw new Error(what);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `message` of a Kubernetes Status body, if the body is one. */
+function statusMessage(body: string): string | undefined {
+  const parsed = parseJson(body);
+  if (typeof parsed === "object" && parsed !== null && (parsed as Record<string, unknown>)["kind"] === "Status") {
+    const m = (parsed as Record<string, unknown>)["message"];
+    return typeof m === "string" ? m.slice(0, 300) : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,274 @@
+// A stand-in Kubernetes API server for tests: HTTPS on 127.0.0.1 with a certificate from a real CA
+// (made with the openssl CLI), a bearer token, and a kubeconfig file that points at it
+// (certificate-authority-data, token), so code under test loads it exactly as it loads a user's.
+// The objects live in a mutable in-memory store: a test changes them while a provider process
+// polls (absent -> created -> ready). Faults can be injected (hang, 5xx).
+//
+// What it mirrors of the real API server (kubernetes/apimachinery, metav1.Status; k8s.io/apiserver
+// responsewriters): a missing object is HTTP 404 with a Status body
+//   {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+//    "message":"deployments.apps \"tsb\" not found","reason":"NotFound",
+//    "details":{"name":"tsb","group":"apps","kind":"deployments"},"code":404}
+// a wrong token is 401 reason "Unauthorized"; an unknown path is 404 "the server could not find
+// the requested resource". Served: GET deployments (apps/v1), services and secrets (v1) in any
+// namespace, and POST selfsubjectaccessreviews (authorization.k8s.io/v1).
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+export type Kind = "deployments" | "services" | "secrets";
+
+const GROUPS: Record<Kind, { prefix: string; group: string; kind: string; apiVersion: string }> = {
+  deployments: { prefix: "/apis/apps/v1", group: "apps", kind: "Deployment", apiVersion: "apps/v1" },
+  services: { prefix: "/api/v1", group: "", kind: "Service", apiVersion: "v1" },
+  secrets: { prefix: "/api/v1", group: "", kind: "Secret", apiVersion: "v1" },
+};
+
+/** What the next matching requests get instead of a normal answer. */
+export type Fault = { kind: "hang" } | { kind: "status"; code: number; message?: string };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  authorized: boolean;
+}
+
+export interface FakeKubeApiOptions {
+  /** Context name in the kubeconfig (default "fake"). */
+  context?: string;
+}
+
+export class FakeKubeApi {
+  /** Path of a kubeconfig whose context reaches this server. */
+  public kubeconfigPath = "";
+  /** The same kubeconfig's text (as a secret `kubeconfigs.<site>` value would hold it). */
+  public kubeconfigText = "";
+  public readonly context: string;
+  public readonly token = randomBytes(16).toString("hex");
+  /** Every request, in order. */
+  public readonly requests: RecordedRequest[] = [];
+  /** The CA that signed the server's certificate (PEM). */
+  public caPem = "";
+  /** SelfSubjectAccessReview answers by `verb resource name` (default allowed). */
+  public readonly accessDenied = new Set<string>();
+  private readonly store = new Map<string, Record<string, unknown>>();
+  private faults: Array<{ fault: Fault; remaining: number; match?: RegExp }> = [];
+  private server?: Server;
+  private readonly dir: string;
+
+  private constructor(opts: FakeKubeApiOptions) {
+    this.context = opts.context ?? "fake";
+    this.dir = mkdtempSync(path.join(tmpdir(), "fake-kube-"));
+  }
+
+  static async start(opts: FakeKubeApiOptions = {}): Promise<FakeKubeApi> {
+    const api = new FakeKubeApi(opts);
+    await api.listen();
+    return api;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+  }
+
+  /** Puts (or with `undefined`, removes) an object; fills apiVersion, kind, name, namespace, uid. */
+  set(kind: Kind, namespace: string, name: string, obj: Record<string, unknown> | undefined): void {
+    const key = `${kind}/${namespace}/${name}`;
+    if (obj === undefined) {
+      this.store.delete(key);
+      return;
+    }
+    const g = GROUPS[kind];
+    const previous = this.store.get(key);
+    const prevUid = (previous?.["metadata"] as Record<string, unknown> | undefined)?.["uid"];
+    const metadata = (obj["metadata"] as Record<string, unknown> | undefined) ?? {};
+    this.store.set(key, {
+      apiVersion: g.apiVersion,
+      kind: g.kind,
+      ...obj,
+      metadata: { name, namespace, uid: typeof prevUid === "string" ? prevUid : randomUUID(), ...metadata },
+    });
+  }
+
+  get(kind: Kind, namespace: string, name: string): Record<string, unknown> | undefined {
+    return this.store.get(`${kind}/${namespace}/${name}`);
+  }
+
+  /** The next `count` requests (whose path matches `match`, if given) get `fault`. */
+  inject(fault: Fault, count = Number.POSITIVE_INFINITY, match?: RegExp): void {
+    this.faults.push({ fault, remaining: count, ...(match ? { match } : {}) });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  /** Requests for a path containing `part` (GETs of one object, say). */
+  count(part: string): number {
+    return this.requests.filter((r) => r.path.includes(part)).length;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async listen(): Promise<void> {
+    const { caPem, certPem, keyPem } = makeCertificates(this.dir);
+    this.caPem = caPem;
+    this.server = createServer({ cert: certPem, key: keyPem }, (req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", () => resolve()));
+    this.kubeconfigText = [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: fake-cluster",
+      "  cluster:",
+      `    server: ${this.url}`,
+      `    certificate-authority-data: ${Buffer.from(caPem).toString("base64")}`,
+      "users:",
+      "- name: fake-user",
+      "  user:",
+      `    token: ${this.token}`,
+      "contexts:",
+      `- name: ${this.context}`,
+      "  context:",
+      "    cluster: fake-cluster",
+      "    user: fake-user",
+      `current-context: ${this.context}`,
+      "",
+    ].join("\n");
+    this.kubeconfigPath = path.join(this.dir, "kubeconfig");
+    writeFileSync(this.kubeconfigPath, this.kubeconfigText, { mode: 0o600 });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "https://127.0.0.1");
+    const authorized = req.headers.authorization === `Bearer ${this.token}`;
+    this.requests.push({ method: req.method ?? "", path: url.pathname, authorized });
+    const fault = this.takeFault(url.pathname);
+    if (fault?.kind === "hang") return; // never answers; close() destroys the socket
+    if (fault?.kind === "status") {
+      return send(res, fault.code, status(fault.code, statusReason(fault.code), fault.message ?? "injected fault"));
+    }
+    if (!authorized) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+    if (req.method === "POST" && url.pathname === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+      return this.accessReview(req, res);
+    }
+    const m = /^(\/apis\/apps\/v1|\/api\/v1)\/namespaces\/([^/]+)\/(deployments|services|secrets)\/([^/]+)$/.exec(url.pathname);
+    const kind = m?.[3] as Kind | undefined;
+    if (req.method !== "GET" || !m || !kind || GROUPS[kind].prefix !== m[1]) {
+      return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    }
+    const [ns, name] = [m[2]!, m[4]!];
+    const obj = this.get(kind, ns, name);
+    if (!obj) {
+      const g = GROUPS[kind];
+      const resource = g.group ? `${kind}.${g.group}` : kind;
+      return send(res, 404, {
+        ...status(404, "NotFound", `${resource} "${name}" not found`),
+        details: { name, ...(g.group ? { group: g.group } : {}), kind },
+      });
+    }
+    send(res, 200, obj);
+  }
+
+  private accessReview(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+      } catch {
+        return send(res, 400, status(400, "BadRequest", "invalid JSON"));
+      }
+      const attrs = ((body["spec"] as Record<string, unknown> | undefined)?.["resourceAttributes"] ?? {}) as Record<string, unknown>;
+      const key = [attrs["verb"], attrs["resource"], attrs["name"]].filter((x) => typeof x === "string").join(" ");
+      const allowed = !this.accessDenied.has(key);
+      send(res, 201, { ...body, apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", status: { allowed, ...(allowed ? {} : { reason: "denied by FakeKubeApi" }) } });
+    });
+  }
+
+  private takeFault(p: string): Fault | undefined {
+    const entry = this.faults.find((f) => f.remaining > 0 && (!f.match || f.match.test(p)));
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    return entry.fault;
+  }
+}
+
+function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+}
+
+function statusReason(code: number): string {
+  return ({ 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout" } as Record<number, string>)[code] ?? "Unknown";
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A CA (CA:TRUE, keyCertSign) and a server certificate for 127.0.0.1/localhost signed by it. */
+function makeCertificates(dir: string): { caPem: string; certPem: string; keyPem: string } {
+  const f = (n: string): string => path.join(dir, n);
+  const openssl = (...args: string[]): void => {
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  };
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"),
+    "-days", "1", "-subj", "/CN=fake-kube-ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=kube-apiserver");
+  writeFileSync(f("server.ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  openssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-out", f("server.crt"), "-extfile", f("server.ext"));
+  return { caPem: readFileSync(f("ca.crt"), "utf8"), certPem: readFileSync(f("server.crt"), "utf8"), keyPem: readFileSync(f("server.key"), "utf8") };
+}
+
+/** A Deployment as the API returns it, with the status fields the ready gate reads. */
+export function fakeDeployment(s: {
+  generation: number;
+  observedGeneration?: number;
+  specReplicas?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  uid?: string;
+}): Record<string, unknown> {
+  const ready = s.readyReplicas ?? 0;
+  const available = s.availableReplicas ?? ready;
+  return {
+    metadata: { generation: s.generation, ...(s.uid ? { uid: s.uid } : {}), annotations: { "deployment.kubernetes.io/revision": String(s.generation) } },
+    spec: { replicas: s.specReplicas ?? 1, selector: { matchLabels: { app: "tsb" } } },
+    status: {
+      observedGeneration: s.observedGeneration ?? s.generation,
+      replicas: s.replicas ?? s.specReplicas ?? 1,
+      updatedReplicas: s.updatedReplicas ?? 0,
+      readyReplicas: ready,
+      availableReplicas: available,
+      conditions: [
+        { type: "Available", status: available > 0 ? "True" : "False", reason: available > 0 ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable" },
+      ],
+    },
+  };
+}
+
+/** A LoadBalancer Service, with ingress entries once the cloud gave it an address. */
+export function fakeLoadBalancer(ingress: Array<{ ip?: string; hostname?: string }> = [], type = "LoadBalancer"): Record<string, unknown> {
+  return {
+    spec: { type, ports: [{ name: "https-ingress", port: 443, targetPort: 8443, protocol: "TCP" }] },
+    status: { loadBalancer: ingress.length > 0 ? { ingress } : {} },
+  };
+}
