@@ -13,7 +13,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -81,7 +82,7 @@ export class FakeTsbApi {
   /** Runs once before the next policy write is judged (simulates another writer). */
   public beforeNextPolicyWrite?: () => void;
   private readonly server: https.Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly sockets = new Set<Duplex>();
 
   constructor(private readonly opts: FakeTsbOptions) {
     this.organization = opts.organization;
