@@ -62,9 +62,15 @@ const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb",
 export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
   const warnings: string[] = [];
   for (const key of Object.keys(raw)) {
-    if (!TOP_KEYS.includes(key)) {
-      throw new ConfigError(key, raw[key], `is not a key of this program. Allowed: ${TOP_KEYS.join(", ")}`);
+    if (TOP_KEYS.includes(key)) continue;
+    const head = key.split(/[.[]/)[0] ?? key;
+    if (key !== head && TOP_KEYS.includes(head)) {
+      // `pulumi config set tsb-ha:sites.mp1.state x` without --path stores one literal top-level key.
+      throw new ConfigError(key, raw[key],
+        `is a key whose name contains a dot: it was set without --path, so it is not part of ${head}. ` +
+        `Fix: pulumi config rm '${NAMESPACE}:${key}' (removes the stray key), then pulumi config set --path '${NAMESPACE}:${key}' <value>`);
     }
+    throw new ConfigError(key, raw[key], `is not a key of this program${suggestion(key, TOP_KEYS)}. Allowed: ${TOP_KEYS.join(", ")}`);
   }
 
   const domain = requireString(raw, "domain");
@@ -77,8 +83,10 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
   const activeSite = requireString(raw, "activeSite");
   const active = sites.find((s) => s.name === activeSite);
   if (!active) {
-    throw new ConfigError("activeSite", activeSite, `is not one of the sites (${sites.map((s) => s.name).join(", ")}). ` +
-      `Fix: pulumi config set ${NAMESPACE}:activeSite ${sites[0]?.name ?? "<site>"}`);
+    const names = sites.map((s) => s.name);
+    const near = nearest(activeSite, names);
+    throw new ConfigError("activeSite", activeSite, `is not one of the sites (${names.join(", ")}).${near ? ` Did you mean ${near}?` : ""} ` +
+      `Fix: pulumi config set ${NAMESPACE}:activeSite ${near ?? "<one of the sites>"}`);
   }
   if (active.state !== "standby") {
     throw new ConfigError(`sites.${activeSite}.state`, active.state,
@@ -136,7 +144,7 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     }
     for (const k of Object.keys(entry)) {
       if (!SITE_KEYS.includes(k)) {
-        throw new ConfigError(`sites.${name}.${k}`, entry[k], `is not a site setting. Allowed: ${SITE_KEYS.join(", ")}`);
+        throw new ConfigError(`sites.${name}.${k}`, entry[k], `is not a site setting${suggestion(k, SITE_KEYS)}. Allowed: ${SITE_KEYS.join(", ")}`);
       }
     }
     const key = (k: string) => `sites.${name}.${k}`;
@@ -152,10 +160,7 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     if (typeof stateValue !== "string" || !(SITE_STATES as readonly string[]).includes(stateValue)) {
       throw new ConfigError(key("state"), stateValue, `is not a site state. Allowed: ${SITE_STATES.join(", ")}`);
     }
-    const rebuild = entry["rebuild"] ?? 0;
-    if (typeof rebuild !== "number" || !Number.isInteger(rebuild) || rebuild < 0) {
-      throw new ConfigError(key("rebuild"), rebuild, "is not a whole number >= 0. Allowed: 0 (never rebuilt), raised by one per rebuild");
-    }
+    const rebuild = wholeNumber(entry, key("rebuild"), 0, 0, Number.MAX_SAFE_INTEGER, "0 (never rebuilt), raised by one per rebuild");
     const site: SiteConfig = { name, fqdn, state: stateValue as SiteState, rebuild };
     const context = optionalField(entry, key("context"));
     if (context !== undefined) site.context = context;
@@ -187,7 +192,7 @@ function applySecretKubeconfigs(raw: RawConfig, secretKeys: ReadonlySet<string>,
   const obj = requireObject(raw, "kubeconfigs", false);
   for (const [name, contents] of Object.entries(obj)) {
     const site = sites.find((s) => s.name === name);
-    if (!site) throw new ConfigError(`kubeconfigs.${name}`, name, `is not one of the sites (${sites.map((s) => s.name).join(", ")})`);
+    if (!site) throw new ConfigError(`kubeconfigs.${name}`, name, `is not one of the sites (${sites.map((s) => s.name).join(", ")})${suggestion(name, sites.map((s) => s.name))}`);
     if (typeof contents !== "string" || contents.trim() === "") {
       throw new ConfigError(`kubeconfigs.${name}`, "(secret, not shown)", "is not kubeconfig contents. Allowed: the text of a kubeconfig file");
     }
@@ -201,7 +206,7 @@ function applySecretKubeconfigs(raw: RawConfig, secretKeys: ReadonlySet<string>,
 function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
   const obj = requireObject(raw, "dns");
   for (const k of Object.keys(obj)) {
-    if (!DNS_KEYS.includes(k)) throw new ConfigError(`dns.${k}`, obj[k], `is not a DNS setting. Allowed: ${DNS_KEYS.join(", ")}`);
+    if (!DNS_KEYS.includes(k)) throw new ConfigError(`dns.${k}`, obj[k], `is not a DNS setting${suggestion(k, DNS_KEYS)}. Allowed: ${DNS_KEYS.join(", ")}`);
   }
   const provider = obj["provider"];
   if (typeof provider !== "string" || !(DNS_PROVIDERS as readonly string[]).includes(provider)) {
@@ -211,10 +216,7 @@ function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
   if (typeof zoneId !== "string" || zoneId.trim() === "") {
     throw new ConfigError("dns.zoneId", zoneId, "is not a zone ID. Allowed: the hosted zone ID (Route53) or zone ID (Cloudflare) of the zone holding the names");
   }
-  const ttl = obj["ttl"] ?? DEFAULT_TTL;
-  if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 1 || ttl > 86400) {
-    throw new ConfigError("dns.ttl", ttl, "is not a TTL in seconds. Allowed: a whole number from 1 to 86400 (60 or less recommended)");
-  }
+  const ttl = wholeNumber(obj, "dns.ttl", DEFAULT_TTL, 1, 86400, "a TTL in seconds, a whole number from 1 to 86400 (60 or less recommended)");
   if (ttl > TTL_WARN_ABOVE) {
     warnings.push(`${NAMESPACE}:dns.ttl is ${ttl}: after a failover, control planes may keep resolving the old active for up to ${ttl} s. ` +
       `A TTL of 60 or less is recommended.`);
@@ -225,7 +227,7 @@ function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
 function parseTsb(raw: RawConfig): SetConfig["tsb"] {
   const obj = requireObject(raw, "tsb");
   for (const k of Object.keys(obj)) {
-    if (!TSB_KEYS.includes(k)) throw new ConfigError(`tsb.${k}`, obj[k], `is not a TSB setting. Allowed: ${TSB_KEYS.join(", ")}`);
+    if (!TSB_KEYS.includes(k)) throw new ConfigError(`tsb.${k}`, obj[k], `is not a TSB setting${suggestion(k, TSB_KEYS)}. Allowed: ${TSB_KEYS.join(", ")}`);
   }
   const version = requireField(obj, "tsb.version");
   if (!/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/.test(version)) {
@@ -243,14 +245,8 @@ function parseTsb(raw: RawConfig): SetConfig["tsb"] {
   if (!/^(https?|oci):\/\/\S+$/.test(chartRepo)) {
     throw new ConfigError("tsb.chartRepo", chartRepo, "is not a chart repository URL. Allowed: https://... or oci://...");
   }
-  const frontEnvoyPort = obj["frontEnvoyPort"] ?? 443;
-  if (typeof frontEnvoyPort !== "number" || !Number.isInteger(frontEnvoyPort) || frontEnvoyPort < 1 || frontEnvoyPort > 65535) {
-    throw new ConfigError("tsb.frontEnvoyPort", frontEnvoyPort, "is not a TCP port. Allowed: a whole number from 1 to 65535 (the seed uses 443)");
-  }
-  const readyTimeoutSeconds = obj["readyTimeoutSeconds"] ?? DEFAULT_READY_TIMEOUT_SECONDS;
-  if (typeof readyTimeoutSeconds !== "number" || !Number.isInteger(readyTimeoutSeconds) || readyTimeoutSeconds < 30 || readyTimeoutSeconds > 7200) {
-    throw new ConfigError("tsb.readyTimeoutSeconds", readyTimeoutSeconds, "is not a timeout. Allowed: a whole number of seconds from 30 to 7200 (default 600)");
-  }
+  const frontEnvoyPort = wholeNumber(obj, "tsb.frontEnvoyPort", 443, 1, 65535, "a TCP port, a whole number from 1 to 65535 (the seed uses 443)");
+  const readyTimeoutSeconds = wholeNumber(obj, "tsb.readyTimeoutSeconds", DEFAULT_READY_TIMEOUT_SECONDS, 30, 7200, "a whole number of seconds from 30 to 7200 (default 600)");
   return { version, registry, organization, chartRepo, frontEnvoyPort, readyTimeoutSeconds };
 }
 
@@ -298,6 +294,48 @@ function optionalField(obj: Record<string, unknown>, key: string): string | unde
     throw new ConfigError(key, v, `is ${describe(v)}. Allowed: a non-empty string`);
   }
   return v;
+}
+
+/**
+ * A whole number in [min, max]. A number written as text ("60": quoted in the stack file, or set
+ * without --path, which stores strings) gets its own message: it looks right and is easy to miss.
+ */
+function wholeNumber(obj: Record<string, unknown>, key: string, fallback: number, min: number, max: number, allowed: string): number {
+  const v = obj[key.slice(key.lastIndexOf(".") + 1)] ?? fallback;
+  if (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) {
+    throw new ConfigError(key, v, `is text, not a number. Allowed: ${allowed}. ` +
+      `Fix: write it without quotes in Pulumi.<stack>.yaml, or pulumi config set --path '${NAMESPACE}:${key}' ${v.trim()} (--path stores whole numbers as numbers)`);
+  }
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(key, v, `is not allowed. Allowed: ${allowed}`);
+  }
+  return v;
+}
+
+/** The closest name by edit distance, when it is close enough to be a likely typo. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const scored = candidates.map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) })).sort((a, b) => a.d - b.d);
+  const [first, second] = scored;
+  if (!first || first.d > Math.max(2, Math.floor(word.length / 3))) return undefined;
+  // A tie (mp9: mp1 or mp2?) is no suggestion: guessing the first would send a person to the wrong site.
+  return second && second.d === first.d ? undefined : first.c;
+}
+
+function suggestion(word: string, candidates: readonly string[]): string {
+  const near = nearest(word, candidates);
+  return near ? ` (did you mean ${near}?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

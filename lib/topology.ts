@@ -2,7 +2,7 @@
 // A Pulumi program does not see the config of its last run, so the program exports a small
 // `history` output and reads it back (a self stack reference) on the next run; the guards compare it
 // with the new config. Without history (first run) nothing is refused that config validation allows.
-import { ConfigError } from "./errors";
+import { ConfigError, NAMESPACE, describe } from "./errors";
 import type { SetConfig, SiteConfig } from "./config";
 
 export type Role = "active" | "standby" | "fenced" | "lost";
@@ -115,14 +115,23 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
   }
   const rebuilt = prev !== undefined && site.rebuild > prev.rebuild;
 
+  // Rebuilding and promoting in one update: name the rebuild, which is the part to undo.
+  if (role === "active" && rebuilt) {
+    throw new ConfigError(rebuildKey, site.rebuild,
+      `rebuilds ${site.name} in the update that makes it the active (activeSite = ${site.name}). A rebuilt site starts from an empty database. ` +
+      `Allowed: rebuild ${site.name} as a standby now (keep activeSite ${previousActive ?? "as it was"}), let it synchronise, then promote it in a later update`);
+  }
+  if (role === "fenced" && prev?.role === "standby") {
+    const failingOver = previousActive !== undefined && previousActive !== cfg.activeSite;
+    throw new ConfigError(stateKey, site.state,
+      `fences ${site.name}, which was a ${prev.role} in the last update${failingOver ? ` (the failover is from ${previousActive}, so only ${previousActive} may be fenced)` : " and no failover is under way"}. ` +
+      `Only the old active is fenced, in the update that fails over away from it. ` +
+      `Allowed: remove the state (pulumi config rm --path '${NAMESPACE}:${stateKey}') to keep ${site.name} a standby, or set it to lost if its cluster is gone`);
+  }
   if (role === "active" && prev && (prev.role === "fenced" || prev.role === "lost")) {
     throw new ConfigError("activeSite", site.name,
       `names a site that was ${prev.role} in the last update; its database has diverged and it is never promoted. ` +
       `Allowed: a site that is a standby now. To reuse ${site.name}: rebuild it as a standby (docs/failover.md, "Rebuild"), let it synchronise, then fail over to it`);
-  }
-  if (role === "active" && rebuilt) {
-    throw new ConfigError(rebuildKey, site.rebuild,
-      `rebuilds the active site. Allowed: rebuild a site only as a standby; promote it in a later update, once it has synchronised`);
   }
   if (role === "standby" && prev && prev.role !== "standby" && !rebuilt) {
     const how = prev.role === "active"
@@ -160,17 +169,35 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
   return plan;
 }
 
-/** Reads back the `history` output of the last run; anything unexpected counts as no history. */
+/** The `history` output could not be read: the guards must not silently start from nothing. */
+export class HistoryError extends Error {
+  constructor(found: unknown, problem: string) {
+    super(`The stack output "history" (saved by the last update, read back to guard this one) ${problem}. Found: ${describe(found)}. ` +
+      `Nothing was changed. Repair: restore it from an earlier state (pulumi stack export --version <n>; docs/failover.md, "History"), ` +
+      `or, only if this stack never ran a failover, remove the output with pulumi stack export / import`);
+    this.name = "HistoryError";
+  }
+}
+
+const ROLES: readonly Role[] = ["active", "standby", "fenced", "lost"];
+
+/**
+ * Reads back the `history` output of the last run. Absent (a new stack, or one that never finished an
+ * update) is no history; anything else that is not a history is an error, never "first run", which
+ * would switch every guard off.
+ */
 export function parseHistory(value: unknown): SetHistory | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) throw new HistoryError(value, "is not an object");
   const v = value as Record<string, unknown>;
-  if (typeof v["activeSite"] !== "string" || typeof v["sites"] !== "object" || v["sites"] === null) return undefined;
+  if (typeof v["activeSite"] !== "string") throw new HistoryError(value, "has no activeSite");
+  if (typeof v["sites"] !== "object" || v["sites"] === null || Array.isArray(v["sites"])) throw new HistoryError(value, "has no sites");
   const sites: Record<string, SiteHistory> = {};
   for (const [name, raw] of Object.entries(v["sites"] as Record<string, unknown>)) {
-    if (typeof raw !== "object" || raw === null) return undefined;
+    if (typeof raw !== "object" || raw === null) throw new HistoryError(value, `has no entry for site ${name}`);
     const r = raw as Record<string, unknown>;
-    const roles: Role[] = ["active", "standby", "fenced", "lost"];
-    if (!roles.includes(r["role"] as Role) || typeof r["rebuild"] !== "number") return undefined;
+    if (!ROLES.includes(r["role"] as Role)) throw new HistoryError(value, `gives site ${name} the role ${describe(r["role"])}`);
+    if (typeof r["rebuild"] !== "number") throw new HistoryError(value, `gives site ${name} no rebuild number`);
     sites[name] = {
       role: r["role"] as Role,
       rebuild: r["rebuild"],
@@ -180,5 +207,6 @@ export function parseHistory(value: unknown): SetHistory | undefined {
       gated: r["gated"] === true,
     };
   }
+  if (!sites[v["activeSite"]]) throw new HistoryError(value, `names activeSite ${v["activeSite"]}, which has no site entry`);
   return { activeSite: v["activeSite"], sites };
 }

@@ -54,6 +54,18 @@ const BAD: Array<[string, Record<string, unknown>, string, string, RegExp]> = [
   ["organization in upper case", baseConfig({ tsb: { version: "1.12.4", registry: "r.example.com/t", organization: "Tetrate" } }), "tsb-ha:tsb.organization", '"Tetrate"', /lower-case/],
   ["unknown key in a site", baseConfig({ sites: { mp1: {}, mp2: { contxt: "mp2" } } }), "tsb-ha:sites.mp2.contxt", '"mp2"', /Allowed: context, kubeconfig/],
   ["floating FQDN equal to a site's", baseConfig({ floatingFqdn: "mp2.tsb.example.com" }), "tsb-ha:floatingFqdn", '"mp2.tsb.example.com"', /also site mp2's permanent FQDN/],
+  // What a tired person writes (issue 7, item 5).
+  ["misspelt activeSite, nearest site suggested", baseConfig({ activeSite: "mp-2", sites: { mp1: {}, mp2: {}, "prod-east": {} } }), "tsb-ha:activeSite", '"mp-2"',
+    /not one of the sites \(mp1, mp2, prod-east\)\. Did you mean mp2\? Fix: pulumi config set tsb-ha:activeSite mp2/],
+  ["misspelt activeSite, nearest is not the first", baseConfig({ activeSite: "eu-wset", sites: { "us-east": {}, "eu-west": {} } }), "tsb-ha:activeSite", '"eu-wset"', /Did you mean eu-west\?/],
+  ["activeSite far from every site: no guess", baseConfig({ activeSite: "zzzzzzzz" }), "tsb-ha:activeSite", '"zzzzzzzz"', /\(mp1, mp2\)\. Fix: pulumi config set tsb-ha:activeSite <one of the sites>/],
+  ["dotted key set without --path", { ...baseConfig(), "sites.mp1.state": "fenced" }, "tsb-ha:sites.mp1.state", '"fenced"',
+    /set without --path.*Fix: pulumi config rm 'tsb-ha:sites\.mp1\.state' \(removes the stray key\), then pulumi config set --path 'tsb-ha:sites\.mp1\.state' <value>/],
+  ["TTL given as text", baseConfig({ dns: { provider: "route53", zoneId: "z", ttl: "60" } }), "tsb-ha:dns.ttl", '"60"',
+    /is text, not a number\..*pulumi config set --path 'tsb-ha:dns\.ttl' 60/],
+  ["port given as text", baseConfig({ tsb: { version: "1.12.4", registry: "r.example.com/t", organization: "tetrate", frontEnvoyPort: "443" } }), "tsb-ha:tsb.frontEnvoyPort", '"443"', /is text, not a number/],
+  ["rebuild given as text", baseConfig({ sites: { mp1: {}, mp2: { rebuild: "1" } } }), "tsb-ha:sites.mp2.rebuild", '"1"', /is text, not a number/],
+  ["misspelt top-level key", { ...baseConfig(), floatingFQDN: "x.tsb.example.com" }, "tsb-ha:floatingFQDN", '"x.tsb.example.com"', /did you mean floatingFqdn\?/],
 ];
 
 describe("config validation (pure)", () => {
@@ -77,7 +89,9 @@ describe("config validation (pure)", () => {
     const { config: parsed } = parseConfig(raw(config), new Set([...SECRET, "kubeconfigs"]));
     assert.equal(parsed.sites.find((s) => s.name === "mp2")!.kubeconfig, contents);
     assert.throws(() => parseConfig(raw(baseConfig({ kubeconfigs: { mp9: contents } })), new Set([...SECRET, "kubeconfigs"])),
-      /^ConfigError: tsb-ha:kubeconfigs\.mp9 = "mp9" is not one of the sites \(mp1, mp2\)|tsb-ha:kubeconfigs\.mp9 = "mp9" is not one of the sites/);
+      (e: Error) => /^tsb-ha:kubeconfigs\.mp9 = "mp9" is not one of the sites \(mp1, mp2\)$/.test(e.message), "a tie (mp1 or mp2) suggests nothing");
+    assert.throws(() => parseConfig(raw(baseConfig({ kubeconfigs: { "mp-1": contents } })), new Set([...SECRET, "kubeconfigs"])),
+      (e: Error) => /^tsb-ha:kubeconfigs\.mp-1 = "mp-1" is not one of the sites \(mp1, mp2\) \(did you mean mp1\?\)$/.test(e.message));
   });
 
   it("never prints the JWK, even when it is malformed", () => {

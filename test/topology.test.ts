@@ -66,9 +66,29 @@ describe("planSet", () => {
 
   it("round-trips its history through the stack output", () => {
     assert.deepEqual(parseHistory(JSON.parse(JSON.stringify(afterFlip.history))), afterFlip.history);
-    assert.equal(parseHistory({ activeSite: 3 }), undefined);
-    assert.equal(parseHistory(undefined), undefined);
+    assert.equal(parseHistory(undefined), undefined, "a new stack has no history");
+    assert.equal(parseHistory(null), undefined);
   });
+
+  // An unreadable history must stop the update: reading it as "first run" would switch every guard off.
+  const broken: Array<[string, unknown, RegExp]> = [
+    ["a string", "mp1", /is not an object\. Found: "mp1"/],
+    ["an array", [], /is not an object/],
+    ["no activeSite", { activeSite: 3, sites: {} }, /has no activeSite/],
+    ["no sites", { activeSite: "mp1" }, /has no sites/],
+    ["an unknown role", { activeSite: "mp1", sites: { mp1: { role: "primary", rebuild: 0 } } }, /gives site mp1 the role "primary"/],
+    ["no rebuild number", { activeSite: "mp1", sites: { mp1: { role: "active" } } }, /gives site mp1 no rebuild number/],
+    ["an active site without an entry", { activeSite: "mp9", sites: { mp1: { role: "active", rebuild: 0 } } }, /names activeSite mp9, which has no site entry/],
+  ];
+  for (const [what, value, message] of broken) {
+    it(`refuses a history with ${what}, saying what it found and how to repair it`, () => {
+      assert.throws(() => parseHistory(value), (e: Error) => {
+        assert.match(e.message, message);
+        assert.match(e.message, /Nothing was changed\. Repair: /);
+        return true;
+      });
+    });
+  }
 });
 
 describe("guards", () => {
@@ -82,7 +102,11 @@ describe("guards", () => {
     ["a rebuild generation going down", () => plan("mp2", { mp1: { rebuild: 0, state: "fenced" }, mp2: {} }, { activeSite: "mp2", sites: { mp1: { role: "fenced", rebuild: 2, haMode: "active", copies: false, detached: false, gated: false }, mp2: { role: "active", rebuild: 0, haMode: "active", copies: true, detached: false, gated: true } } }),
       /^tsb-ha:sites\.mp1\.rebuild = 0 is lower than the last update's 2/],
     ["promoting a site in the update that rebuilds it", () => plan("mp1", { mp1: { rebuild: 1 }, mp2: { state: "fenced" } }, afterFlip.history),
-      /names a site that was fenced|rebuilds the active site/],
+      /^tsb-ha:sites\.mp1\.rebuild = 1 rebuilds mp1 in the update that makes it the active .* rebuild mp1 as a standby now \(keep activeSite mp2\)/],
+    ["fencing a standby while no failover is under way", () => plan("mp1", { mp1: {}, mp2: { state: "fenced" } }, start.history),
+      /^tsb-ha:sites\.mp2\.state = "fenced" fences mp2, which was a standby in the last update and no failover is under way\. .*pulumi config rm --path 'tsb-ha:sites\.mp2\.state'/],
+    ["fencing another standby during a failover", () => plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: { state: "fenced" } }, start.history),
+      /^tsb-ha:sites\.mp3\.state = "fenced" fences mp3, which was a standby in the last update \(the failover is from mp1, so only mp1 may be fenced\)/],
     ["promoting a site the stack has never run", () => plan("mp4", { mp1: { state: "fenced" }, mp2: {}, mp3: {}, mp4: {} }, start.history),
       /^tsb-ha:activeSite = "mp4" names a site this stack has never run; .* Add mp4 as a standby first/],
     ["managing a lost site again without a rebuild", () => plan("mp2", { mp1: {}, mp2: {} }, plan("mp2", { mp1: { state: "lost" }, mp2: {} }, start.history).history),
