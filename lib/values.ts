@@ -47,7 +47,26 @@ export function managementPlaneValues(site: SitePlan, tsb: SetConfig["tsb"], pem
   };
 }
 
-/** Seed step 4: what a control plane's helm values need to onboard to the set (no secrets). */
+/**
+ * Stands for the control plane's cluster name in `controlPlaneValues`: the name differs per control
+ * plane, so the stack exports one set of values and `withClusterName` (scripts/control-plane-values.ts)
+ * fills it in. TSB would reject the placeholder itself, so values merged unfilled fail loudly.
+ */
+export const CLUSTER_NAME_PLACEHOLDER = "<cluster-name>";
+
+/**
+ * Seed step 4: what a control plane's helm values (chart `controlplane`) need to onboard to the set
+ * (no secrets): the set's root CA for `secrets.elasticsearch.cacert`, `secrets.tsb.cacert` and
+ * `secrets.xcp.rootca`; `spec.managementPlane` on the floating FQDN; telemetry on the floating FQDN too,
+ * so a failover moves it with the management plane.
+ *
+ * `spec.telemetryStore.elastic.{host, port}` is the ControlPlane CR's telemetry store
+ * (docs.tetrate.io/service-bridge/1.9.x/refs/install/controlplane/v1alpha1/spec, "A minimal resource must
+ * have the container registry hub, telemetryStore, and managementPlane fields set"). [guess] that the
+ * management plane's front envoy serves the control planes' Elasticsearch traffic on its own port (the
+ * seed's `secrets.elasticsearch.cacert` = the set's root CA points that way) and that
+ * `telemetryStore.elastic.selfSigned` is the field for a private CA, as `managementPlane.selfSigned` is.
+ */
 export function controlPlaneValues(floatingFqdn: string, frontEnvoyPort: number, rootCa: string): Record<string, unknown> {
   return {
     secrets: {
@@ -56,7 +75,39 @@ export function controlPlaneValues(floatingFqdn: string, frontEnvoyPort: number,
       xcp: { rootca: rootCa },
     },
     spec: {
-      managementPlane: { host: floatingFqdn, port: frontEnvoyPort, selfSigned: true },
+      managementPlane: { host: floatingFqdn, port: frontEnvoyPort, clusterName: CLUSTER_NAME_PLACEHOLDER, selfSigned: true },
+      telemetryStore: { elastic: { host: floatingFqdn, port: frontEnvoyPort, selfSigned: true } },
     },
   };
+}
+
+/**
+ * TSB cluster names as `tctl` and the API accept them: lower-case letters, digits and '-', starting and
+ * ending with a letter or digit, at most 63 characters. [guess: TSB resource names follow Kubernetes
+ * DNS-label rules; the docs' examples all do.]
+ */
+export function isClusterName(name: string): boolean {
+  return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name);
+}
+
+/**
+ * One control plane's values from the stack output `controlPlaneValues` (as `pulumi stack output
+ * controlPlaneValues --json` prints it): the placeholder replaced by `clusterName`. Throws a message
+ * that says what to run when the input is not that output.
+ */
+export function withClusterName(output: unknown, clusterName: string): Record<string, unknown> {
+  if (!isClusterName(clusterName)) {
+    throw new Error(`"${clusterName}" is not a TSB cluster name. Allowed: lower-case letters, digits and '-' (the name of the cluster object in TSB)`);
+  }
+  if (output === "[secret]") {
+    throw new Error("controlPlaneValues printed as [secret]. Run: pulumi stack output controlPlaneValues --json --show-secrets");
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const spec = isObj(output) ? output["spec"] : undefined;
+  const managementPlane = isObj(spec) ? spec["managementPlane"] : undefined;
+  if (!isObj(output) || !isObj(spec) || !isObj(managementPlane) || managementPlane["clusterName"] !== CLUSTER_NAME_PLACEHOLDER) {
+    throw new Error("the input is not the stack output controlPlaneValues of this program (spec.managementPlane.clusterName " +
+      `should be ${CLUSTER_NAME_PLACEHOLDER}). Run: pulumi stack output controlPlaneValues --json | npx tsx scripts/control-plane-values.ts <cluster-name>`);
+  }
+  return { ...output, spec: { ...spec, managementPlane: { ...managementPlane, clusterName } } };
 }
