@@ -23,7 +23,7 @@ import {
 } from "../lib/replication";
 import { parseProbeRow, probeReplication } from "../lib/replicationProbe";
 import { choosePostgresPod, DEFAULT_POSTGRES_POD, execTransport, exitCodeOf, parsePsqlOutput, psqlCommand, type PodExec } from "../lib/podExec";
-import { gateInputProblems, runReplicationGate, type ReplicationGateInputs, type TransportFactory } from "../components/replicationGate";
+import { gateInputProblems, ReplicationGateProvider, runReplicationGate, type ReplicationGateInputs, type ReplicationGateOutputs, type TransportFactory } from "../components/replicationGate";
 
 const NOW = "2026-12-01T12:00:00.000Z";
 const ago = (s: number): string => new Date(Date.parse(NOW) - s * 1000).toISOString();
@@ -239,6 +239,13 @@ describe("gate orchestration (scripted probes)", () => {
   it("refuses after the timeout, with the last positions", async () => {
     const s = scripted([]);
     await assert.rejects(runReplicationGate(base, s.factory, s.clock), /did not replay mp1's final WAL position 0\/500 within 5 s \(mp2 replayed 0\/100/);
+  });
+  it("runs once per promotion: only promotion/site/from/mode changes re-run it (not access or limits)", async () => {
+    const p = new ReplicationGateProvider();
+    const olds = { promotion: "mp1->mp2", site: "mp2", from: "mp1", mode: "fenced" } as ReplicationGateOutputs;
+    assert.deepEqual(await p.diff("id", olds, { ...base, access: { mp1: { context: "other" }, mp2: {} }, limits: { ...base.limits, catchUpTimeoutSeconds: 1 } }), { changes: false });
+    assert.deepEqual(await p.diff("id", olds, { ...base, promotion: "mp2->mp1", site: "mp1", from: "mp2" }), { changes: true });
+    assert.deepEqual(await p.diff("id", olds, { ...base, mode: "lost" }), { changes: true });
   });
   it("checks its inputs before reaching any site", () => {
     assert.deepEqual(gateInputProblems({ ...base, mode: "fenced", access: { mp2: {} } }), ["no access given for site mp1"]);
