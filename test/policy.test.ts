@@ -38,14 +38,22 @@ async function check(r: Run, opts: StackOptions = {}): Promise<Violation[]> {
   return (await Promise.all(stackPolicies.map((p) => validate(p, args)))).flat();
 }
 
-/** A copy of a run with one registration's inputs (secrets revealed) changed. */
+/**
+ * A copy of a run with one registration's inputs (secrets revealed) changed, and its recorded outputs
+ * (`state`, where the harness records what the mock returned) changed the same way.
+ */
 function broken(r: Run, edits: Record<string, (inputs: Record<string, any>) => void>, registrations?: (regs: Registration[]) => Registration[]): Run {
   const output = structuredClone(r.output);
   for (const [name, edit] of Object.entries(edits)) {
-    const reg = find(output, name);
+    const reg = find(output, name) as Registration & { state?: unknown };
     const inputs = reveal(reg.inputs) as Record<string, any>;
     edit(inputs);
     reg.inputs = inputs;
+    if (reg.state !== undefined) {
+      const state = reveal(reg.state) as Record<string, any>;
+      edit(state);
+      reg.state = state;
+    }
   }
   if (registrations) output.registrations = registrations(output.registrations);
   return { input: r.input, output };
