@@ -36,7 +36,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeAccess } from "../lib/kubeAccess";
 import { sleep } from "../lib/kubeAccess";
-import { kubeGet, kubePaths } from "../lib/kubeRead";
+import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
 import { baselineOf, describeBaseline, observeDeployment, readyGateDecision, readyGateTimeoutMessage, type DeploymentBaseline, type DeploymentObservation } from "../lib/readyGate";
 import { READY_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
 
@@ -116,6 +116,7 @@ export const tsbBaselineProvider: pulumi.dynamic.ResourceProvider = {
 
 export const tsbReadyGateProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: GateInputs): Promise<pulumi.dynamic.CreateResult> {
+    loadKubeConfig(accessOf(inputs), inputs.site);
     const started = Date.now();
     const deadline = started + inputs.timeoutSeconds * 1000;
     const path = kubePaths.deployment(inputs.namespace, inputs.deployment);

@@ -16,7 +16,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { KubeAccess } from "../lib/kubeAccess";
 import { sleep } from "../lib/kubeAccess";
-import { kubeGet, kubePaths } from "../lib/kubeRead";
+import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
 import { addressTimeoutMessage, frontAddress, type RecordType } from "../lib/frontAddress";
 import { CUT_DEPLOYMENTS, TSB_NAMESPACE } from "../lib/names";
 import { DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, secretKubeconfig, type ClusterAccessArgs } from "./deploymentReadyGate";
@@ -43,6 +43,7 @@ function accessOf(i: AddressInputs): KubeAccess {
 }
 
 async function waitForAddress(inputs: AddressInputs): Promise<Record<string, unknown>> {
+  loadKubeConfig(accessOf(inputs), inputs.site);
   const started = Date.now();
   const deadline = started + inputs.timeoutSeconds * 1000;
   const path = kubePaths.service(inputs.namespace, inputs.service);

@@ -6,7 +6,7 @@
 // lib/frontAddress.ts read). Nothing here prints a credential: messages carry the site, the
 // path, the HTTP status and the API server's own Status message.
 import type * as https from "node:https";
-import { kubeConfigFor, withTimeout, type KubeAccess } from "./kubeAccess";
+import { isInlineKubeconfig, kubeConfigFor, withTimeout, type KubeAccess } from "./kubeAccess";
 
 export type KubeGetResult = { found: true; object: unknown } | { found: false };
 
@@ -34,8 +34,9 @@ export async function kubeGet(access: KubeAccess, site: string, apiPath: string,
   const httpsModule = require("node:https") as typeof https;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const httpModule = require("node:http") as typeof import("node:http");
+  // Loading the client library takes seconds in a fresh provider process; that is not the cluster's time.
+  const kc = loadKubeConfig(access, site);
   const started = Date.now();
-  const kc = kubeConfigFor(access, site);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error(`site ${site}: the kubeconfig has no current cluster`);
   const opts: https.RequestOptions = {};
@@ -65,6 +66,22 @@ export async function kubeGet(access: KubeAccess, site: string, apiPath: string,
   if (status === 401) throw new KubeAccessDenied(`${what}: the credentials of the site's kubeconfig were refused; check its user or token (sites.${site}.kubeconfig / kubeconfigs.${site}, context ${access.context ?? "current"})`);
   if (status === 403) throw new KubeAccessDenied(`${what}: the kubeconfig's user may not read this object; grant it get on it`);
   throw new Error(what);
+}
+
+/**
+ * kubeConfigFor, except that a parse error of inline contents (which may quote them) is not passed
+ * on. Waits call it once before starting their clock: it loads the client library (seconds in a
+ * fresh provider process) and fails at once on a kubeconfig that cannot work.
+ */
+export function loadKubeConfig(access: KubeAccess, site: string): ReturnType<typeof kubeConfigFor> {
+  try {
+    return kubeConfigFor(access, site);
+  } catch (e) {
+    if (access.kubeconfig && isInlineKubeconfig(access.kubeconfig) && !(e instanceof Error && e.message.startsWith(`site ${site}: kubeconfig has no context`))) {
+      throw new Error(`site ${site}: the kubeconfig contents (not shown) could not be loaded: ${e instanceof Error ? e.name : "error"}`);
+    }
+    throw e;
+  }
 }
 
 function parseJson(text: string): unknown {
