@@ -28,8 +28,11 @@
 // failover runs them again.
 //
 // What a preview shows: the engine does not call Create of a dynamic provider in a preview
-// (it does not announce preview support), so a failover's preview lists both as `create`, or
-// `replace` (diff: `promotion` changed), with unknown outputs, and touches no cluster. The next
+// (pulumi/pulumi pkg/resource/plugin/provider_plugin.go, Create: a provider whose Configure did not
+// announce `supportsPreview` is not called in a preview; @pulumi/pulumi
+// cmd/dynamic-provider/index.js `configure` announces only acceptSecrets=false), so a failover's
+// preview lists both as `create`, or `replace` (diff: `promotion` changed), with unknown outputs,
+// and touches no cluster. The next
 // `pulumi up` with the same promotion: diff says no change, nothing is read, and `read` (refresh)
 // returns the saved state without a call (a proof of the past cannot be re-read, and a later
 // `lost` site must not break a refresh).
