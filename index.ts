@@ -91,15 +91,21 @@ async function main() {
     .filter((r): r is pulumi.CustomResource => r !== undefined)
     .map((r) => r.urn);
 
+  // Outputs that say who serves resolve only once every failover step has: after a refused or failed
+  // update they keep the last good values (the engine keeps outputs that did not resolve: pulumi/pulumi#15754).
+  const afterEveryStep = <T>(value: T): pulumi.Output<T> => pulumi.all([...done, preflight]).apply(() => value);
   return {
-    activeSite: plan.activeSite,
+    activeSite: afterEveryStep(plan.activeSite),
     floatingFqdn: plan.floatingFqdn,
-    sites: Object.fromEntries(plan.sites.map((s) => [s.name, { role: s.role, fqdn: s.fqdn, syncHost: s.syncHost ?? null }])),
+    sites: afterEveryStep(Object.fromEntries(plan.sites.map((s) => [s.name, { role: s.role, fqdn: s.fqdn, syncHost: s.syncHost ?? null }]))),
     rootCaCertPem: pki.rootCaCertPem,
     controlPlaneValues: pki.rootCaCertPem.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca)),
     adminPassword: pulumi.secret(adminPassword.result),
-    /** Read back by the next run's guards (lib/topology.ts). */
-    history: pulumi.all([...done, preflight]).apply(() => plan.history),
+    /**
+     * Read back by the next run's guards (lib/topology.ts). Never secret: its content is not, and the
+     * preflight it waits for is built from secret reads, whose secretness would otherwise spread to it.
+     */
+    history: pulumi.unsecret(afterEveryStep(plan.history)),
   };
 }
 
@@ -108,8 +114,11 @@ async function planWithHistory(cfg: ReturnType<typeof loadConfig>): Promise<SetP
   const self = new pulumi.StackReference("previous-update", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
-  const previous = parseHistory(await self.getOutputValue("history"));
   try {
+    // getOutputDetails, not getOutputValue: a history an older version saved as a secret must still be
+    // readable (getOutputValue throws for a secret output; @pulumi/pulumi stackReference.ts).
+    const details = await self.getOutputDetails("history");
+    const previous = parseHistory(details.value ?? details.secretValue);
     return planSet(cfg, previous);
   } catch (e) {
     throw toRunError(e);

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, type SetConfig } from "./config";
 import { ConfigError, NAMESPACE } from "./errors";
+import { HistoryError } from "./topology";
 
 export function loadConfig(): SetConfig {
   const raw: Record<string, string | undefined> = {};
@@ -19,7 +20,7 @@ export function loadConfig(): SetConfig {
 }
 
 export function toRunError(e: unknown): unknown {
-  return e instanceof ConfigError ? new pulumi.RunError(e.message) : e;
+  return e instanceof ConfigError || e instanceof HistoryError ? new pulumi.RunError(e.message) : e;
 }
 
 /**

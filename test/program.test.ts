@@ -10,6 +10,7 @@ import {
   type ChildOutput, type Registration,
 } from "./harness/runProgram";
 import { baseConfig, input, JWK, signingKey } from "./fixtures";
+import { CLUSTER_NAME_PLACEHOLDER } from "../lib/values";
 
 type Values = {
   image: { registry: string; tag: string };
@@ -152,7 +153,10 @@ describe("two sites on Route53 (the seed's set)", () => {
     assert.match(root, /BEGIN CERTIFICATE/);
     assert.deepEqual(o["controlPlaneValues"]!.value, {
       secrets: { elasticsearch: { cacert: root }, tsb: { cacert: root }, xcp: { rootca: root } },
-      spec: { managementPlane: { host: "active.tsb.example.com", port: 443, selfSigned: true } },
+      spec: {
+        managementPlane: { host: "active.tsb.example.com", port: 443, clusterName: CLUSTER_NAME_PLACEHOLDER, selfSigned: true },
+        telemetryStore: { elastic: { host: "active.tsb.example.com", port: 443, selfSigned: true } },
+      },
     });
   });
 

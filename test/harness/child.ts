@@ -2,13 +2,20 @@
 // registered as JSON. Each run gets a fresh Pulumi runtime; see runProgram.ts for the caller side.
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { ChildInput, ChildOutput, Registration } from "./types";
-import { mockState } from "./mockState";
+import { ClusterSim, mockState, type RequestContext } from "./mockState";
 
-const input = JSON.parse(process.env["TSB_HA_TEST_INPUT"] ?? "{}") as ChildInput;
+// Input and result go through files: a large result written to stdout right before exit is cut off.
+const input = JSON.parse(readFileSync(process.env["TSB_HA_TEST_INPUT_FILE"]!, "utf8")) as ChildInput;
+const resultFile = process.env["TSB_HA_TEST_RESULT_FILE"]!;
 const registrations: Registration[] = [];
 const errors: string[] = [];
 const warnings: string[] = [];
+const infos: string[] = [];
+const clusters = new ClusterSim(input);
+/** Set right before the monitor calls newResource (synchronously), so the mock knows read from register. */
+let pending: RequestContext = { kind: "register", urn: "" };
 
 // Record the full request the engine would receive (options, dependencies, secret markers kept).
 type Req = {
@@ -16,7 +23,7 @@ type Req = {
   getObject?(): { toJavaScript(): unknown }; getProperties?(): { toJavaScript(): unknown };
   getDependenciesList(): string[]; getProtect?(): boolean; getRetainondelete?(): boolean;
   getDeletebeforereplace?(): boolean; getIgnorechangesList?(): string[]; getReplaceonchangesList?(): string[];
-  getId?(): string; getAdditionalsecretoutputsList?(): string[];
+  getId?(): string; getImportid?(): string; getAdditionalsecretoutputsList?(): string[];
   getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
   getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 };
@@ -26,11 +33,13 @@ for (const method of ["registerResource", "readResource"] as const) {
   proto[method] = async function (this: unknown, req: Req, cb: unknown) {
     const monitor = this as { newUrn(parent: string, type: string, name: string): string };
     const timeouts = req.getCustomtimeouts?.();
+    const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
+    pending = { kind: method === "readResource" ? "read" : "register", urn };
     registrations.push({
       kind: method === "readResource" ? "read" : "register",
       type: req.getType(),
       name: req.getName(),
-      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+      urn,
       parent: req.getParent() || undefined,
       custom: method === "readResource" ? true : (req.getCustom?.() ?? false),
       provider: req.getProvider() || undefined,
@@ -42,6 +51,7 @@ for (const method of ["registerResource", "readResource"] as const) {
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       replacementTrigger: req.getReplacementTrigger?.()?.toJavaScript(),
       customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate() } : undefined,
     });
@@ -63,12 +73,23 @@ pulumi.log.warn = (msg: string, ...rest: unknown[]) => {
   warnings.push(msg);
   return (origWarn as (...a: unknown[]) => Promise<void>)(msg, ...rest);
 };
+const origInfo = pulumi.log.info;
+pulumi.log.info = (msg: string, ...rest: unknown[]) => {
+  infos.push(msg);
+  return (origInfo as (...a: unknown[]) => Promise<void>)(msg, ...rest);
+};
 process.on("unhandledRejection", (e) => errors.push(e instanceof Error ? e.message : String(e)));
 
 async function run(): Promise<ChildOutput> {
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => mockState(args, input),
+      newResource: (args) => {
+        const request = pending;
+        const result = mockState(args, input, clusters, request);
+        const target = [...registrations].reverse().find((x) => x.urn === request.urn && x.kind === request.kind);
+        if (target) target.state = result.state;
+        return result;
+      },
       call: (args) => {
         throw new Error(`unexpected call ${args.token}: the program must not invoke provider functions`);
       },
@@ -103,18 +124,18 @@ async function run(): Promise<ChildOutput> {
   }
   // Let every registration started by the program finish (or fail) before reporting.
   await new Promise((r) => setTimeout(r, 50));
-  const result: ChildOutput = { registrations, errors, warnings };
+  const result: ChildOutput = { registrations, errors, warnings, infos, clustersAfter: clusters.objects };
   if (outputs) result.outputs = outputs;
   return result;
 }
 
 run().then(
   (r) => {
-    process.stdout.write(`\n@@RESULT@@${JSON.stringify(r)}\n`);
+    writeFileSync(resultFile, JSON.stringify(r));
     process.exit(0);
   },
   (e: unknown) => {
-    process.stdout.write(`\n@@RESULT@@${JSON.stringify({ registrations, errors: [...errors, String(e)], warnings })}\n`);
+    writeFileSync(resultFile, JSON.stringify({ registrations, errors: [...errors, String(e)], warnings, infos, clustersAfter: clusters.objects }));
     process.exit(0);
   },
 );

@@ -1,45 +1,146 @@
-// What each mocked resource "returns": inputs echoed back, plus the outputs the program reads
-// (PEMs, passwords, release status, secrets on a cluster, the last update's stack outputs).
+// What each mocked resource "returns", answering as the engine and the providers do. Every rule here is
+// a claim about the real thing; each names the source it was read from.
+//
+// - Stack reference (pulumi/pulumi pkg/resource/deploy/builtins.go, readStackReference): `outputs`
+//   holds every output of the referenced stack, secret ones still marked secret, and
+//   `secretOutputNames` lists the secret ones. @pulumi/pulumi's StackReference.getOutputValue throws
+//   for a name in that list (sdk/nodejs/stackReference.ts); getOutputDetails returns `secretValue`.
+// - `.get()` of an object that does not exist (pkg/resource/deploy/step.go, ReadStep.Apply): the
+//   provider's Read returns no outputs and the engine fails the step with
+//   "resource '<id>' does not exist". A lost cluster does not answer at all.
+// - Preview (same ReadStep.Apply: "Read steps run during previews. The only time we can't run is if the
+//   ID we are given is unknown"): a read with an unknown ID returns no outputs. A resource that the
+//   preview creates has an unknown ID and unknown computed outputs (the provider's Create has not run);
+//   a resource that already exists keeps its outputs.
+// - The TSB chart (tsb-facts.md, seed "Import the Secrets"): installing a release creates
+//   `iam-signing-key` unless one exists (a standby's copy is applied before its release), and the
+//   operator derives `tsb-iam-jwks` from it.
 import type * as pulumi from "@pulumi/pulumi";
-import type { ChildInput } from "./types";
+import type { ChildInput, ClusterObjects } from "./types";
+import { JWKS_SECRET, SIGNING_KEY_SECRET } from "../../lib/names";
 
-type Result = { id: string; state: Record<string, unknown> };
+type Result = { id: string | undefined; state: Record<string, unknown> };
 
-export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInput): Result {
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+/** The SDK's marker for a value the engine does not know yet (sdk/nodejs/runtime/rpc.ts, unknownValue). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+/** The clusters as the program's updates leave them: each run starts from the last one's. */
+export class ClusterSim {
+  readonly objects: Record<string, ClusterObjects>;
+
+  constructor(private readonly input: ChildInput) {
+    this.objects = structuredClone(input.clusterSecrets ?? {});
+  }
+
+  private reachable(site: string | undefined): void {
+    if (site && this.input.unreachableSites?.includes(site)) {
+      throw new Error(`Get "https://${site}.cluster.invalid/api": dial tcp: connect: connection refused (cluster of site ${site} is unreachable)`);
+    }
+  }
+
+  read(site: string | undefined, id: string): Record<string, unknown> {
+    this.reachable(site);
+    const secret = site ? this.objects[site]?.[id] : undefined;
+    if (!secret) throw new Error(`resource '${id}' does not exist`);
+    const [namespace, name] = id.split("/");
+    return { metadata: { name, namespace }, type: secret.type ?? "Opaque", data: secret.data };
+  }
+
+  /** A Secret the program applies on a site. */
+  applySecret(site: string | undefined, inputs: Record<string, unknown>): void {
+    this.reachable(site);
+    if (!site) return;
+    const meta = unwrap(inputs["metadata"]) as { name?: string; namespace?: string };
+    const data = { ...(unwrap(inputs["data"]) as Record<string, string> | undefined) };
+    for (const [k, v] of Object.entries((unwrap(inputs["stringData"]) as Record<string, string> | undefined) ?? {})) data[k] = b64(v);
+    if (!meta.name || typeof meta.namespace !== "string") return;
+    (this.objects[site] ??= {})[`${meta.namespace}/${meta.name}`] = { type: (unwrap(inputs["type"]) as string | undefined) ?? "Opaque", data };
+  }
+
+  /** The chart and its operator on a site where a release is installed or upgraded. */
+  installRelease(site: string | undefined, inputs: Record<string, unknown>): void {
+    this.reachable(site);
+    if (!site) return;
+    const ns = (unwrap(inputs["namespace"]) as string | undefined) ?? "tsb";
+    const objects = (this.objects[site] ??= {});
+    const keyId = `${ns}/${SIGNING_KEY_SECRET}`;
+    objects[keyId] ??= { type: "Opaque", data: { kid: b64(`kid-made-on-${site}`), "private.key": b64(`key of ${site}`) } };
+    const kid = objects[keyId].data["kid"] ?? "";
+    objects[`${ns}/${JWKS_SECRET}`] = { type: "Opaque", data: { kid, jwks: b64(`{"keys":[{"kid":"${Buffer.from(kid, "base64").toString()}"}]}`) } };
+  }
+}
+
+export interface RequestContext {
+  kind: "register" | "read";
+  urn: string;
+}
+
+export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInput, clusters: ClusterSim, request: RequestContext): Result {
   const inputs = args.inputs as Record<string, unknown>;
-  const id = args.id && args.id !== "" ? args.id : `${args.name}-id`;
+  const site = siteOfProvider(args.provider);
+  const isRead = request.kind === "read";
+  const existing = input.existingUrns?.includes(request.urn) ?? false;
+  const creatingInPreview = input.preview === true && !existing && !isRead;
+  const id = creatingInPreview ? undefined : args.id && args.id !== "" ? args.id : `${args.name}-id`;
+
+  const result = (state: Record<string, unknown>, computed: Record<string, unknown> = {}): Result => {
+    if (creatingInPreview) return { id, state: { ...state, ...Object.fromEntries(Object.keys(computed).map((k) => [k, UNKNOWN])) } };
+    return { id, state: { ...state, ...computed } };
+  };
 
   if (args.type === "pulumi:pulumi:StackReference") {
-    return { id, state: { name: inputs["name"], outputs: input.previousOutputs ?? {}, secretOutputNames: [] } };
+    const secretNames = input.previousSecretOutputNames ?? [];
+    const outputs = Object.fromEntries(Object.entries(input.previousOutputs ?? {}).map(([k, v]) =>
+      [k, secretNames.includes(k) ? { [SECRET_SIG]: SECRET_VALUE, value: v } : v]));
+    return { id: args.id || String(inputs["name"]), state: { name: inputs["name"], outputs, secretOutputNames: secretNames } };
   }
   if (args.type.startsWith("tls:")) {
-    if (input.tls === "openssl") {
+    if (input.tls === "openssl" && !creatingInPreview) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const tlsModule = require("./opensslTls") as { opensslTlsState: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> };
-      const opensslTlsState = tlsModule.opensslTlsState;
-      return { id, state: { ...inputs, ...opensslTlsState(args.type, args.name, inputs) } };
+      return result(inputs, tlsModule.opensslTlsState(args.type, args.name, inputs));
     }
-    return { id, state: { ...inputs, ...fakeTls(args.type, args.name) } };
+    return result(inputs, fakeTls(args.type, args.name));
   }
   if (args.type === "random:index/randomPassword:RandomPassword") {
-    return { id, state: { ...inputs, result: `password-of-${args.name}` } };
+    return result(inputs, { result: `password-of-${args.name}` });
   }
   if (args.type === "kubernetes:helm.sh/v3:Release") {
-    return { id, state: { ...inputs, status: { name: inputs["name"], namespace: inputs["namespace"], status: "deployed" } } };
+    if (!input.preview) clusters.installRelease(site, inputs);
+    return result(inputs, { status: { name: inputs["name"], namespace: inputs["namespace"], status: "deployed" } });
   }
-  if (args.type === "kubernetes:core/v1:Secret" && args.id) {
-    const site = siteOfProvider(args.provider);
-    const secret = site ? input.clusterSecrets?.[site]?.[args.id] : undefined;
-    if (!secret) throw new Error(`secrets "${args.id}" not found on site ${site ?? "?"}`);
-    return { id: args.id, state: { metadata: { name: args.id.split("/")[1], namespace: args.id.split("/")[0] }, type: secret.type ?? "Opaque", data: secret.data } };
+  if (args.type === "kubernetes:core/v1:Secret" && isRead) {
+    // An unknown ID in preview: the engine does not call the provider and the read has no outputs.
+    if (!args.id || args.id === UNKNOWN) return { id: undefined, state: {} };
+    return { id: args.id, state: clusters.read(site, args.id) };
   }
-  return { id, state: inputs };
+  if (args.type === "kubernetes:core/v1:Secret" && !input.preview) {
+    clusters.applySecret(site, inputs);
+  }
+  const dynamic = input.dynamicOutputs?.[args.name];
+  if (dynamic) return result(inputs, dynamic);
+  return result(inputs);
 }
 
 /** "urn:pulumi:prod::tsb-ha::pulumi:providers:kubernetes::mp1-k8s::id" -> "mp1". */
 export function siteOfProvider(provider: string | undefined): string | undefined {
   const name = provider?.split("::")[3];
   return name?.endsWith("-k8s") ? name.slice(0, -4) : undefined;
+}
+
+/** The mock monitor hands inputs over with secret markers kept; read through them. */
+export function unwrap(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (typeof v === "object" && v !== null) {
+    const o = v as Record<string, unknown>;
+    if (SECRET_SIG in o && "value" in o) return unwrap(o["value"]);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrap(x)]));
+  }
+  return v;
 }
 
 function fakeTls(type: string, name: string): Record<string, unknown> {

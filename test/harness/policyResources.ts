@@ -21,7 +21,6 @@ import {
   type StackValidationPolicy,
 } from "@pulumi/policy";
 import type { ChildInput, ChildOutput, Registration } from "./types";
-import { mockState } from "./mockState";
 
 interface Deserializer {
   deserializeProperties(props: Struct, proxySecrets: boolean): Record<string, unknown>;
@@ -46,13 +45,6 @@ export function serialize(props: unknown): Promise<Record<string, unknown>> {
   return sdk.serializeProperties(props);
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const plain = (v: unknown): unknown => {
-  if (typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] !== undefined) return plain((v as Record<string, unknown>)["value"]);
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-};
 
 function seconds(t: string | undefined): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(t ?? "");
@@ -84,14 +76,9 @@ function typeHelpers(type: string, props: Record<string, unknown>) {
   };
 }
 
-/** What the mocked resource returned: its outputs. */
-function outputsOf(r: Registration, input: ChildInput): Record<string, unknown> {
-  const args: pulumi.runtime.MockResourceArgs = {
-    type: r.type, name: r.name, inputs: plain(r.inputs) as Record<string, unknown>, custom: r.custom,
-    ...(r.provider ? { provider: r.provider } : {}),
-    ...(r.id ? { id: r.id } : {}),
-  };
-  return mockState(args, input).state;
+/** What the mocked resource returned: its outputs, as the child recorded them. */
+function outputsOf(r: Registration): Record<string, unknown> {
+  return (r.state ?? {}) as Record<string, unknown>;
 }
 
 export interface StackOptions {
@@ -100,12 +87,12 @@ export interface StackOptions {
 }
 
 /** The PolicyResources of a run, linked by parent and dependencies. */
-export function policyResources(run: Pick<ChildOutput, "registrations">, input: ChildInput, opts: StackOptions = {}): PolicyResource[] {
+export function policyResources(run: Pick<ChildOutput, "registrations">, _input: ChildInput, opts: StackOptions = {}): PolicyResource[] {
   const regs = run.registrations;
   const byUrn = new Map<string, PolicyResource>();
   const resources = regs.map((r) => {
     const components = opts.componentProps ?? "outputs";
-    const wire = r.custom ? outputsOf(r, input) : components === "inputs" ? r.inputs : components === "outputs" ? (r.outputs ?? {}) : {};
+    const wire = r.custom ? outputsOf(r) : components === "inputs" ? r.inputs : components === "outputs" ? (r.outputs ?? {}) : {};
     const props = deserialize(wire, false);
     const helpers = typeHelpers(r.type, props);
     const resource: PolicyResource = {

@@ -1,5 +1,7 @@
 // Test-side entry: run index.ts under mocks in a child process and return what it registered.
 import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ChildInput, ChildOutput, Registration } from "./types";
 import { siteOfProvider } from "./mockState";
@@ -9,18 +11,28 @@ export type { ChildInput, ChildOutput, Registration };
 const CHILD = path.join(__dirname, "child.ts");
 
 export async function runProgram(input: ChildInput): Promise<ChildOutput> {
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ["--import", "tsx", CHILD], {
-      env: { ...process.env, TSB_HA_TEST_INPUT: JSON.stringify(input), PULUMI_CONFIG_SECRET_KEYS: "" },
-      maxBuffer: 64 * 1024 * 1024,
-      cwd: path.join(__dirname, "..", ".."),
-    }, (err, out, errOut) => {
-      const marker = out.lastIndexOf("@@RESULT@@");
-      if (marker < 0) reject(new Error(`mocked run printed no result (${err?.message ?? "no error"}):\n${errOut}\n${out}`));
-      else resolve(out.slice(marker + "@@RESULT@@".length));
+  const dir = mkdtempSync(path.join(tmpdir(), "tsb-ha-run-"));
+  const inFile = path.join(dir, "input.json");
+  const outFile = path.join(dir, "result.json");
+  writeFileSync(inFile, JSON.stringify(input));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      execFile(process.execPath, ["--import", "tsx", CHILD], {
+        env: { ...process.env, TSB_HA_TEST_INPUT_FILE: inFile, TSB_HA_TEST_RESULT_FILE: outFile, PULUMI_CONFIG_SECRET_KEYS: "" },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 180_000,
+        cwd: path.join(__dirname, "..", ".."),
+      }, (err, out, errOut) => {
+        if (existsSync(outFile)) return resolve();
+        // The child died before writing its result: say how, with what it printed last.
+        const how = err ? `${err.message.split("\n")[0]} (exit code ${String(err.code ?? "?")}, signal ${err.signal ?? "none"})` : "exited without a result";
+        reject(new Error(`mocked run crashed: ${how}\n--- stderr (last 4000 chars) ---\n${errOut.slice(-4000)}\n--- stdout (last 2000 chars) ---\n${out.slice(-2000)}`));
+      });
     });
-  });
-  return JSON.parse(stdout) as ChildOutput;
+    return JSON.parse(readFileSync(outFile, "utf8")) as ChildOutput;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- reading registrations ----

@@ -1,13 +1,25 @@
 // What the test side sends to a mocked program run and what comes back.
+
+/** Secrets on one cluster: "namespace/name" -> {type, data (base64)}. */
+export type ClusterObjects = Record<string, { type?: string; data: Record<string, string> }>;
+
 export interface ChildInput {
   config: Record<string, unknown>;
   secretKeys?: string[];
   stack?: string;
   preview?: boolean;
-  /** Outputs of the "last update", returned by the program's self stack reference. */
+  /** Outputs of the last update, returned by the program's self stack reference. */
   previousOutputs?: Record<string, unknown>;
-  /** Secrets that exist on each site's cluster: site -> "namespace/name" -> {type, data (base64)}. */
-  clusterSecrets?: Record<string, Record<string, { type?: string; data: Record<string, string> }>>;
+  /** Which of those the last update saved as secret (the engine lists them in `secretOutputNames`). */
+  previousSecretOutputNames?: string[];
+  /** URNs in the stack's state before this run: in a preview, only these have known outputs. */
+  existingUrns?: string[];
+  /** What exists on each site's cluster before the run (the chart and the program add to it). */
+  clusterSecrets?: Record<string, ClusterObjects>;
+  /** Sites whose cluster does not answer (a lost site). */
+  unreachableSites?: string[];
+  /** Computed outputs of dynamic resources by resource name (what their create would return). */
+  dynamicOutputs?: Record<string, Record<string, unknown>>;
   /** "fake" (default): deterministic PEM placeholders; "openssl": real keys and certificates. */
   tls?: "fake" | "openssl";
 }
@@ -30,16 +42,23 @@ export interface Registration {
   deleteBeforeReplace: boolean;
   ignoreChanges: string[];
   replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
   replacementTrigger?: unknown;
   customTimeouts?: { create: string; update: string } | undefined;
   /** Components: what they passed to registerOutputs (serialized). */
   outputs?: unknown;
+  /** Custom resources: the state the mocked provider returned (what policies and the next run see). */
+  state?: unknown;
 }
 
 export interface ChildOutput {
   registrations: Registration[];
   errors: string[];
   warnings: string[];
+  /** Info-level log lines (progress of a failover). */
+  infos: string[];
   /** Each stack output; `failed` when it never resolved because a step it waits for failed. */
   outputs?: Record<string, { value: unknown; secret: boolean; failed?: string }>;
+  /** The clusters after the run: what the next run starts from. */
+  clustersAfter: Record<string, ClusterObjects>;
 }
