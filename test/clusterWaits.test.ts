@@ -17,9 +17,7 @@ const DEPLOYMENT = "/deployments/tsb";
 const serialized = new Map<pulumi.dynamic.ResourceProvider, Promise<string>>();
 async function engineDriven<In extends object>(provider: pulumi.dynamic.ResourceProvider): Promise<EngineDrivenResource<In>> {
   if (!serialized.has(provider)) serialized.set(provider, serializeAsEngine(provider));
-  const r = new EngineDrivenResource<In>(provider);
-  r["serialized"] = await serialized.get(provider)!; // the harness's own cache of the same text
-  return r;
+  return new EngineDrivenResource<In>(provider, {}, await serialized.get(provider)!);
 }
 const SERVICE = "/services/envoy";
 

@@ -77,7 +77,14 @@ export class EngineDrivenResource<In extends object> {
   public state?: Record<string, unknown>;
   private serialized?: string;
 
-  constructor(private readonly provider: pulumi.dynamic.ResourceProvider, private readonly env: NodeJS.ProcessEnv = {}) {}
+  /**
+   * `serialized`: the provider's text from an earlier `serializeAsEngine` of the same object, so several
+   * resources in one test file pay for serialization once (the engine caches it per object too:
+   * sdk/nodejs/dynamic/index.ts, providerCache).
+   */
+  constructor(private readonly provider: pulumi.dynamic.ResourceProvider, private readonly env: NodeJS.ProcessEnv = {}, serialized?: string) {
+    this.serialized = serialized;
+  }
 
   private async text(): Promise<string> {
     this.serialized ??= await serializeAsEngine(this.provider);
