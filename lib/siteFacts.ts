@@ -1,0 +1,84 @@
+// Pure readers of what the read-only commands fetch from a site's cluster: the role block of the
+// management plane, a deployment's replicas, the kids of tsb-iam-jwks. One reader per fact, used
+// by `status` and `readiness` alike. The signing key's kid is lib/preflight.ts `kidOf` (the failover's).
+//
+// Role block: the chart renders its `spec:` value into the ManagementPlane CR
+// (install.tetrate.io/v1alpha1, name `managementplane`, namespace `tsb`; reference/tsb-facts.md),
+// so the CR's spec.highAvailability is what the operator acts on; the seed patches that CR directly.
+
+export type HaMode = "active" | "standby" | "none";
+
+export interface HaBlock {
+  mode: HaMode;
+  /** Standby: spec.highAvailability.standby.activeMpSynchronizationEndpoint.host. */
+  syncHost?: string;
+  /** Active: exposeEmbeddedPostgresInFrontEnvoy. */
+  exposesPostgres?: boolean;
+  /** Both blocks at once: the operator's behaviour is undefined; reported as it is. */
+  both?: boolean;
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** From a ManagementPlane CR (or a helm values object with `spec`): which HA block it carries. */
+export function haBlockOf(resource: unknown): HaBlock {
+  const ha = obj(obj(obj(resource)?.["spec"])?.["highAvailability"]);
+  const active = obj(ha?.["active"]);
+  const standby = obj(ha?.["standby"]);
+  const endpoint = obj(standby?.["activeMpSynchronizationEndpoint"]);
+  const block: HaBlock = { mode: active ? "active" : standby ? "standby" : "none" };
+  if (active) block.exposesPostgres = active["exposeEmbeddedPostgresInFrontEnvoy"] === true;
+  if (typeof endpoint?.["host"] === "string") block.syncHost = endpoint["host"];
+  if (active && standby) block.both = true;
+  return block;
+}
+
+export interface Replicas {
+  /** spec.replicas (what was asked; 1 when unset, as the API defaults it). */
+  desired: number;
+  /** status.readyReplicas (0 when unset). */
+  ready: number;
+}
+
+/** A Deployment as the API returns it -> its replicas. */
+export function replicasOf(deployment: unknown): Replicas {
+  const spec = obj(obj(deployment)?.["spec"]);
+  const status = obj(obj(deployment)?.["status"]);
+  const desired = typeof spec?.["replicas"] === "number" ? spec["replicas"] : 1;
+  const ready = typeof status?.["readyReplicas"] === "number" ? status["readyReplicas"] : 0;
+  return { desired, ready };
+}
+
+/** Up when asked for replicas or still running some (a scale-down in progress counts as up). */
+export function isUp(r: Replicas | "missing" | undefined): boolean {
+  return r !== undefined && r !== "missing" && (r.desired > 0 || r.ready > 0);
+}
+
+/**
+ * The kids in tsb-iam-jwks. [guess] the data key holding the JWKS is not documented publicly: every
+ * data value is decoded and read as a JWKS (`{"keys": [{"kid": ...}]}`) or a single JWK.
+ */
+export function jwksKids(data: Record<string, string> | undefined): string[] {
+  const kids = new Set<string>();
+  for (const b64 of Object.values(data ?? {})) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(b64, "base64").toString("utf8"));
+    } catch {
+      continue;
+    }
+    const keys = Array.isArray(obj(parsed)?.["keys"]) ? (obj(parsed)!["keys"] as unknown[]) : [parsed];
+    for (const k of keys) {
+      const kid = obj(k)?.["kid"];
+      if (typeof kid === "string" && kid !== "") kids.add(kid);
+    }
+  }
+  return [...kids].sort();
+}
+
+/** "Mp1.Example.COM." -> "mp1.example.com": DNS names compare without case and root dot. */
+export function normalizeName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.$/, "");
+}
