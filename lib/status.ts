@@ -117,6 +117,9 @@ export function siteOfAnswer(answer: NameAnswer, input: StatusInput): string | u
 
 const describeAnswer = (a: NameAnswer): string => (a.cname ? `CNAME ${a.cname}` : `${(a.addresses ?? []).join(", ") || "no address"}`);
 
+/** Findings that say "could not tell", not "disagrees". */
+const UNKNOWN_KINDS: readonly FindingKind[] = ["could-not-read", "dns-unknown"];
+
 export function decideStatus(input: StatusInput): StatusReport {
   const findings: Finding[] = [];
   const expected = expectedRoles(input);
@@ -236,16 +239,17 @@ export function decideStatus(input: StatusInput): StatusReport {
   const summary = input.sites
     .map((s) => `${s.site} ${expected[s.site] ?? "?"}${s.reachable ? "" : s.skipped ? " (not read)" : " (unreachable)"}`)
     .join(", ");
+  const unknownOnly = findings.every((f) => UNKNOWN_KINDS.includes(f.kind));
   const verdict = ok
     ? `AGREES: ${summary}; ${input.dns.floatingFqdn} -> ${active}`
-    : `DISAGREES (${findings.length}): ${findings.map((f) => f.kind + (f.site ? ` ${f.site}` : "")).join(", ")}`;
+    : `${unknownOnly ? "INCOMPLETE" : "DISAGREES"} (${findings.length}): ${findings.map((f) => f.kind + (f.site ? ` ${f.site}` : "")).join(", ")}`;
   return { ok, verdict, findings, expected, dnsPointsAt, input };
 }
 
 /** 0: everything agrees; 1: something disagrees; 2: nothing disagrees but something could not be read. */
 export function statusExitCode(report: StatusReport): 0 | 1 | 2 {
   if (report.ok) return 0;
-  return report.findings.every((f) => f.kind === "could-not-read" || f.kind === "dns-unknown") ? 2 : 1;
+  return report.findings.every((f) => UNKNOWN_KINDS.includes(f.kind)) ? 2 : 1;
 }
 
 function replicasText(r: Replicas | "missing" | undefined): string {

@@ -56,7 +56,9 @@ export function stackFromPulumi(workDir: string, stackName: string | undefined, 
   return async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const auto = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
-    const ws = await withTimeout(auto.LocalWorkspace.create({ workDir }), timeoutMs, "pulumi version");
+    const ws = await withTimeout(auto.LocalWorkspace.create({ workDir }), timeoutMs, "pulumi version").catch((e: unknown) => {
+      throw new Error(/ENOENT/.test(errorText(e)) ? "the Pulumi CLI is not on PATH (install it: https://www.pulumi.com/docs/install/, or pass --from-file <stack.json>)" : errorText(e));
+    });
     const stack = stackName ?? (await withTimeout(ws.stack(), timeoutMs, "pulumi stack (selected stack)"))?.name;
     if (!stack) throw new Error("no stack selected: pass --stack <org/project/stack> or run pulumi stack select");
     const config = await withTimeout(ws.getAllConfig(stack), timeoutMs, "pulumi config --json");

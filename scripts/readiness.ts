@@ -106,6 +106,8 @@ export async function runReadiness(argv: readonly string[], deps: ReadinessDeps 
   } catch (e) {
     return { exitCode: 2, output: `readiness: ${errorText(e)}\n${USAGE}` };
   }
+  // Errors before any check ran: exit 2, as JSON too when asked (CI parses the output).
+  const early = (message: string): CommandResult => ({ exitCode: 2, output: args["json"] ? JSON.stringify({ exitCode: 2, error: message, targets: [] }, null, 2) : message });
   const list = (k: string): string[] => (args[k] === undefined ? [] : ([] as string[]).concat(args[k] as string | string[]));
   const one = (k: string): string | undefined => list(k).at(-1);
   const timeoutMs = Number(one("timeout-seconds") ?? 10) * 1000;
@@ -119,7 +121,7 @@ export async function runReadiness(argv: readonly string[], deps: ReadinessDeps 
     snapshot = await readStack();
     view = viewStack(snapshot);
   } catch (e) {
-    return { exitCode: 2, output: `readiness: could not read the stack: ${errorText(e)}` };
+    return early(`readiness: could not read the stack: ${errorText(e)}`);
   }
   const { config } = view;
   const active = view.history?.activeSite ?? config.activeSite;
@@ -127,8 +129,8 @@ export async function runReadiness(argv: readonly string[], deps: ReadinessDeps 
   const standbys = config.sites.filter((s) => s.name !== active && roleOf(s.name) === "standby").map((s) => s.name);
   const targets = list("target").length > 0 ? list("target") : standbys;
   const unknown = targets.filter((t) => !config.sites.some((s) => s.name === t) || t === active);
-  if (unknown.length > 0) return { exitCode: 2, output: `readiness: ${unknown.join(", ")} is not a standby of this stack (standbys: ${standbys.join(", ") || "none"}; active: ${active})` };
-  if (targets.length === 0) return { exitCode: 2, output: `readiness: the stack has no standby to fail over to (active: ${active})` };
+  if (unknown.length > 0) return early(`readiness: ${unknown.join(", ")} is not a standby of this stack (standbys: ${standbys.join(", ") || "none"}; active: ${active})`);
+  if (targets.length === 0) return early(`readiness: the stack has no standby to fail over to (active: ${active})`);
 
   const transportFor = deps.transportFor ?? podExecTransportFor;
   const fqdn = (s: string): string => config.sites.find((x) => x.name === s)!.fqdn;

@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { FakeKubeApi } from "./harness/fakeKubeApi";
+import { FakeKubeApi, fakeDeployment } from "./harness/fakeKubeApi";
+import { runStatus } from "../scripts/status";
+import { STATUS_DEPLOYMENTS } from "../lib/status";
 import { FakeTsbApi } from "./harness/fakeTsbApi";
 import { PgCluster } from "./harness/pgCluster";
 import { TestRootCa } from "./harness/certChain";
@@ -140,6 +142,29 @@ describe("readiness command end to end (two sites, stand-in APIs, real PostgreSQ
     } finally {
       kube.mp2.clearFaults();
     }
+  });
+
+  it("status over the same pair: replicas, kids, replication and DNS read; the ManagementPlane CR the stand-in lacks is reported, exit 2", async () => {
+    for (const site of ["mp1", "mp2"] as const) {
+      for (const d of STATUS_DEPLOYMENTS) kube[site].set("deployments", TSB_NAMESPACE, d, fakeDeployment({ generation: 1, specReplicas: 1, readyReplicas: 1 }));
+    }
+    const t0 = Date.now();
+    const r = await runStatus(["--from-file", stackFile, "--timeout-seconds", "3"], {
+      transportFor: deps.transportFor!,
+      dnsReader: deps.dnsReader!,
+      resolver: (name) => Promise.resolve(name === FLOATING ? { cname: FQDN.mp1 } : { addresses: [] }),
+    });
+    timings.push(`status: ${Date.now() - t0} ms`);
+    const kinds = r.report!.findings.map((f) => f.kind);
+    assert.deepEqual([...new Set(kinds)], ["could-not-read"], r.output);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.report!.dnsPointsAt.provider, "mp1");
+    assert.equal(r.report!.dnsPointsAt.publicResolver, "mp1");
+    const mp2 = r.report!.input.sites.find((x) => x.site === "mp2")!;
+    assert.equal(mp2.signingKid, "kid-1");
+    assert.deepEqual(mp2.jwksKids, ["kid-1"]);
+    assert.equal(mp2.replication && "probe" in mp2.replication ? mp2.replication.probe.walReceiverStatus : undefined, "streaming");
+    assert.match(r.output.split("\n")[0]!, /^INCOMPLETE \(\d+\): could-not-read/);
   });
 
   it("the active's Postgres stops: mp2 no longer streams, the replication check fails", async () => {

@@ -199,5 +199,6 @@ describe("status: decisions over recorded states", () => {
     const r = decideStatus(input);
     assert.deepEqual(r.findings.map((f) => f.kind), ["could-not-read"]);
     assert.equal(statusExitCode(r), 2);
+    assert.match(formatStatus(r).split("\n")[0]!, /^INCOMPLETE \(1\)/);
   });
 });
