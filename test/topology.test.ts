@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../lib/config";
-import { parseHistory, planSet, type SetHistory } from "../lib/topology";
+import { HistoryError, parseHistory, planSet, type SetHistory, type SiteHistory } from "../lib/topology";
 import { highAvailabilityBlock, managementPlaneValues } from "../lib/values";
 import { baseConfig } from "./fixtures";
 
@@ -66,6 +66,8 @@ describe("planSet", () => {
 
   it("round-trips its history through the stack output", () => {
     assert.deepEqual(parseHistory(JSON.parse(JSON.stringify(afterFlip.history))), afterFlip.history);
+    const lost = plan("mp2", { mp1: { state: "lost" }, mp2: {}, mp3: {} }, start.history);
+    assert.deepEqual(parseHistory(JSON.parse(JSON.stringify(lost.history))), lost.history, "a lost, detached site reads back lost and detached");
     assert.equal(parseHistory(undefined), undefined, "a new stack has no history");
     assert.equal(parseHistory(null), undefined);
   });
@@ -76,6 +78,10 @@ describe("planSet", () => {
     ["an array", [], /is not an object/],
     ["no activeSite", { activeSite: 3, sites: {} }, /has no activeSite/],
     ["no sites", { activeSite: "mp1" }, /has no sites/],
+    ["null sites", { activeSite: "mp1", sites: null }, /has no sites\. Found: /],
+    ["a list of sites", { activeSite: "mp1", sites: [{ role: "active", rebuild: 0 }] }, /has no sites\. Found: /],
+    ["a site entry that is text", { activeSite: "mp1", sites: { mp1: "active" } }, /has no entry for site mp1\. Found: /],
+    ["a site entry that is null", { activeSite: "mp1", sites: { mp1: null } }, /has no entry for site mp1\. Found: /],
     ["an unknown role", { activeSite: "mp1", sites: { mp1: { role: "primary", rebuild: 0 } } }, /gives site mp1 the role "primary"/],
     ["no rebuild number", { activeSite: "mp1", sites: { mp1: { role: "active" } } }, /gives site mp1 no rebuild number/],
     ["an active site without an entry", { activeSite: "mp9", sites: { mp1: { role: "active", rebuild: 0 } } }, /names activeSite mp9, which has no site entry/],
@@ -84,14 +90,92 @@ describe("planSet", () => {
     it(`refuses a history with ${what}, saying what it found and how to repair it`, () => {
       assert.throws(() => parseHistory(value), (e: Error) => {
         assert.match(e.message, message);
-        assert.match(e.message, /Nothing was changed\. Repair: /);
+        assert.ok(e instanceof HistoryError);
+        assert.equal(e.name, "HistoryError", "the name printed before the message");
+        assert.match(e.message, /^The stack output "history" /);
+        assert.match(e.message, /Nothing was changed\. Repair: restore it from an earlier state .*or, only if this stack never ran a failover, remove the output with pulumi stack export \/ import$/);
         return true;
       });
     });
   }
 });
 
+describe("planSet details", () => {
+  it("fences nothing but a fenced site: the active and its standbys keep running", () => {
+    assert.deepEqual(start.sites.map((s) => s.fenced), [false, false, false]);
+    assert.deepEqual(afterFlip.sites.map((s) => s.fenced), [true, false, false]);
+  });
+
+  it("gives the promoted site the active block of the chart (it exposes Postgres, no longer pulls)", () => {
+    const mp2 = afterFlip.sites.find((s) => s.name === "mp2")!;
+    assert.deepEqual(highAvailabilityBlock(mp2, 443), { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
+  });
+
+  it("only fences, never manages, a site fenced on a stack's first run (its release is not the stack's)", () => {
+    const first = plan("mp2", { mp1: { state: "fenced" }, mp2: {} });
+    const mp1 = first.sites.find((s) => s.name === "mp1")!;
+    assert.deepEqual([mp1.fenced, mp1.reachable, mp1.managed, mp1.copies], [true, true, false, false]);
+  });
+
+  it("reports no failover when the active site stays, even on a rerun after one", () => {
+    assert.equal(plan("mp1", { mp1: {}, mp2: {}, mp3: {} }, start.history).failover, undefined);
+    assert.equal(plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: {} }, afterFlip.history).failover, undefined);
+  });
+
+  it("reads the old active's own state for the failover, whatever its place in the list", () => {
+    const mp2First = plan("mp2", { mp1: {}, mp2: {}, mp3: {} });
+    const flip = plan("mp3", { mp1: {}, mp2: { state: "fenced" }, mp3: {} }, mp2First.history);
+    assert.deepEqual(flip.failover, { from: "mp2", to: "mp3", fromReachable: true });
+  });
+
+  it("compares keys with no old active that is gone from the config or rebuilt in the same update", () => {
+    const removed = plan("mp2", { mp2: {}, mp3: {} }, start.history);
+    assert.deepEqual(removed.failover, { from: "mp1", to: "mp2", fromReachable: false });
+    const rebuilt = plan("mp2", { mp1: { rebuild: 1 }, mp2: {}, mp3: {} }, start.history);
+    assert.deepEqual(rebuilt.failover, { from: "mp1", to: "mp2", fromReachable: false }, "a rebuilt site has new keys: nothing to compare");
+  });
+
+  it("names the promotion that made each active site (its gates run once per promotion)", () => {
+    assert.equal(start.active.promotion, "install");
+    assert.equal(afterFlip.active.promotion, "mp1->mp2");
+    const rerun = plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: {} }, afterFlip.history);
+    assert.equal(rerun.active.promotion, "mp1->mp2", "a rerun keeps the promotion, so its gates do not run again");
+    assert.deepEqual(start.sites.map((s) => s.promotion), ["install", undefined, undefined], "standbys carry no promotion");
+  });
+
+  it("refuses an activeSite that is not one of the sites, even without config validation", () => {
+    const c = { ...cfg("mp1", { mp1: {}, mp2: {} }), activeSite: "mp9" };
+    assert.throws(() => planSet(c), /^ConfigError: tsb-ha:activeSite = "mp9" is not one of the sites$/);
+  });
+});
+
 describe("guards", () => {
+  // The guard users rely on most: a fenced or lost site's database has diverged, so it is never promoted.
+  it("never promotes a fenced or a lost site, and says how to reuse it", () => {
+    const lostFlip = plan("mp2", { mp1: { state: "lost" }, mp2: {}, mp3: {} }, start.history);
+    for (const [was, history] of [["fenced", afterFlip.history], ["lost", lostFlip.history]] as const) {
+      assert.throws(() => plan("mp1", { mp1: {}, mp2: { state: "fenced" }, mp3: {} }, history), (e: Error) => {
+        assert.equal(e.name, "ConfigError");
+        assert.match(e.message, new RegExp(`^tsb-ha:activeSite = "mp1" names a site that was ${was} in the last update; its database has diverged and it is never promoted\\. `));
+        assert.match(e.message, /Allowed: a site that is a standby now\. To reuse mp1: rebuild it as a standby \(docs\/failover\.md, "Rebuild"\), let it synchronise, then fail over to it$/);
+        return true;
+      }, `a ${was} site`);
+    }
+  });
+
+  // A history not written by this version (restored or edited by hand) can mark a standby detached.
+  it("refuses to manage a detached site again without a rebuild, naming the next rebuild number", () => {
+    const detachedMp2: SiteHistory = { ...start.history.sites["mp2"]!, rebuild: 2, detached: true };
+    const history: SetHistory = { ...start.history, sites: { ...start.history.sites, mp2: detachedMp2 } };
+    for (const active of ["mp1", "mp2"]) {
+      const sites: Sites = active === "mp1" ? { mp1: {}, mp2: { rebuild: 2 } } : { mp1: { state: "fenced" }, mp2: { rebuild: 2 } };
+      assert.throws(() => plan(active, sites, history),
+        /^ConfigError: tsb-ha:sites\.mp2\.state = "standby" asks the program to manage mp2 again, but its resources left this stack when it was lost\. Set sites\.mp2\.rebuild to 3 to reinstall it as a standby$/,
+        `activeSite ${active}`);
+    }
+    assert.doesNotThrow(() => plan("mp1", { mp1: {}, mp2: { rebuild: 3 } }, history), "the rebuild is the way back");
+  });
+
   const cases: Array<[string, () => unknown, RegExp]> = [
     ["promoting a site that was fenced", () => plan("mp1", { mp1: {}, mp2: { state: "fenced" }, mp3: {} }, afterFlip.history),
       /^tsb-ha:activeSite = "mp1" names a site that was fenced in the last update; .* never promoted/],
@@ -100,11 +184,11 @@ describe("guards", () => {
     ["leaving the old active a standby", () => plan("mp2", { mp1: {}, mp2: {}, mp3: {} }, start.history),
       /^tsb-ha:sites\.mp1\.state = "standby" makes mp1 a standby, but it was active .* set sites\.mp1\.state to fenced .* or lost/],
     ["a rebuild generation going down", () => plan("mp2", { mp1: { rebuild: 0, state: "fenced" }, mp2: {} }, { activeSite: "mp2", sites: { mp1: { role: "fenced", rebuild: 2, haMode: "active", copies: false, detached: false, gated: false }, mp2: { role: "active", rebuild: 0, haMode: "active", copies: true, detached: false, gated: true } } }),
-      /^tsb-ha:sites\.mp1\.rebuild = 0 is lower than the last update's 2/],
+      /^tsb-ha:sites\.mp1\.rebuild = 0 is lower than the last update's 2\. Allowed: 2 or, to rebuild the site, 3$/],
     ["promoting a site in the update that rebuilds it", () => plan("mp1", { mp1: { rebuild: 1 }, mp2: { state: "fenced" } }, afterFlip.history),
       /^tsb-ha:sites\.mp1\.rebuild = 1 rebuilds mp1 in the update that makes it the active .* rebuild mp1 as a standby now \(keep activeSite mp2\)/],
     ["fencing a standby while no failover is under way", () => plan("mp1", { mp1: {}, mp2: { state: "fenced" } }, start.history),
-      /^tsb-ha:sites\.mp2\.state = "fenced" fences mp2, which was a standby in the last update and no failover is under way\. .*pulumi config rm --path 'tsb-ha:sites\.mp2\.state'/],
+      /^tsb-ha:sites\.mp2\.state = "fenced" fences mp2, which was a standby in the last update and no failover is under way\. Only the old active is fenced, in the update that fails over away from it\. .*pulumi config rm --path 'tsb-ha:sites\.mp2\.state'/],
     ["fencing another standby during a failover", () => plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: { state: "fenced" } }, start.history),
       /^tsb-ha:sites\.mp3\.state = "fenced" fences mp3, which was a standby in the last update \(the failover is from mp1, so only mp1 may be fenced\)/],
     ["promoting a site the stack has never run", () => plan("mp4", { mp1: { state: "fenced" }, mp2: {}, mp3: {}, mp4: {} }, start.history),
