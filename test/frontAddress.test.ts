@@ -13,6 +13,28 @@ describe("front envoy address", () => {
     assert.match(a.seen, /does not exist/);
   });
 
+  it("says not yet for a null Service (a 404 read as null)", () => {
+    assert.deepEqual(frontAddress(null, "tsb/envoy"), { found: false, seen: "service tsb/envoy does not exist yet" });
+  });
+
+  it("says not yet while a new LoadBalancer Service has no status, or a null one", () => {
+    for (const status of [undefined, null, { loadBalancer: null }, { loadBalancer: { ingress: null } }]) {
+      const a = frontAddress({ spec: { type: "LoadBalancer" }, ...(status === undefined ? {} : { status }) }, "tsb/envoy");
+      assert.equal(a.found, false, JSON.stringify(status));
+      assert.match(a.seen, /\(type LoadBalancer\) has no ingress address yet/);
+    }
+  });
+
+  it("reads a Service without spec.type as ClusterIP (the API's default)", () => {
+    const a = frontAddress({ spec: {}, status: {} }, "tsb/envoy");
+    assert.match(a.seen, /^service tsb\/envoy is of type ClusterIP, so no load balancer will give it an address/);
+  });
+
+  it("skips empty and wrongly typed fields instead of publishing them", () => {
+    const a = frontAddress({ spec: { type: "LoadBalancer" }, status: { loadBalancer: { ingress: [{ ip: ["203.0.113.7"], hostname: "" }, { hostname: "lb.example.net" }] } } }, "tsb/envoy");
+    assert.deepEqual(a.found && [a.address, a.recordType], ["lb.example.net", "CNAME"]);
+  });
+
   it("says not yet while the load balancer has no ingress", () => {
     const a = pick([]);
     assert.equal(a.found, false);
@@ -58,5 +80,8 @@ describe("front envoy address", () => {
     assert.match(m, /^site mp1: tsb\/envoy got no load balancer address within 600 s/);
     assert.match(m, /kubectl --context ctx1 -n tsb describe service envoy/);
     assert.match(m, /pulumi config set --path 'tsb-ha:sites\.mp1\.address'/);
+    assert.equal(m.split("\n").length, 3, "one line per point");
+    const noContext = addressTimeoutMessage("mp1", "tsb/envoy", 600, "x");
+    assert.match(noContext, /\nCheck: kubectl -n tsb describe service envoy \(its events/);
   });
 });
