@@ -1,47 +1,66 @@
 // tsb-ha: read config -> plan the set -> compose components in the failover order -> export outputs.
-// Failover order (design.md): fence old active -> promote -> ready gate -> floating CNAME -> cut old envoy.
+// Failover order (design.md): preflight -> fence old active -> replication gate -> promote -> ready
+// gate -> API verification -> floating CNAME -> one TTL -> cut old envoy; other standbys re-point
+// once the new active serves.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { loadConfig, toRunError } from "./lib/loadConfig";
 import { parseHistory, planSet, type SetPlan } from "./lib/topology";
 import { controlPlaneValues } from "./lib/values";
-import { floatingRecord, siteRecords } from "./lib/dnsPlan";
+import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/dnsPlan";
+import { describePlan, failoverSteps } from "./lib/failoverSteps";
+import { oldActiveLimits } from "./lib/oldActiveLimits";
+import { SIGNING_KEY_SECRET } from "./lib/names";
+import {
+  ADMIN_PASSWORD_NAME, FLOATING_DNS_NAME, HISTORY_REFERENCE_NAME, PKI_NAME, STANDBY_ACCOUNT_RESOURCE, promotionName,
+} from "./lib/resourceNames";
 import { Pki } from "./components/pki";
 import { ManagementPlane } from "./components/managementPlane";
 import { SiteFence } from "./components/siteFence";
 import { FloatingDns } from "./components/floatingDns";
-import { siteProvider, readSecretData, failoverPreflight } from "./components/clusterAccess";
-import { SIGNING_KEY_SECRET } from "./lib/names";
+import { Promotion } from "./components/promotion";
+import { FrontEnvoyAddress } from "./components/frontEnvoyAddress";
+import { StandbyServiceAccount } from "./components/standbyServiceAccount";
+import { failoverPreflight, kubeAccessOf, readSecretData, siteProvider } from "./components/clusterAccess";
+import { logStep } from "./components/progress";
 
 async function main() {
   const cfg = loadConfig();
   const plan = await planWithHistory(cfg);
+  for (const line of describePlan(plan, cfg)) void pulumi.log.info(line);
 
-  const pki = new Pki("set", {
+  const pki = new Pki(PKI_NAME, {
     sites: Object.fromEntries(cfg.sites.map((s) => [s.name, s.fqdn])),
     floatingFqdn: cfg.floatingFqdn,
     organization: cfg.tsb.organization,
   });
-  const adminPassword = new random.RandomPassword("admin-password", { length: 32, special: false });
-  const jwk = cfg.standbyServiceAccountJwk ? pulumi.secret(cfg.standbyServiceAccountJwk) : undefined;
+  const adminPassword = new random.RandomPassword(ADMIN_PASSWORD_NAME, { length: 32, special: false });
 
-  // Only reachable sites get a provider: nothing is registered or read on a lost site.
+  // Only reachable sites get a provider: nothing is registered or read on a lost site. A fenced site's
+  // calls are bounded: a sick old active must not hold the failover.
+  const limits = oldActiveLimits(cfg.tsb.fenceTimeoutSeconds);
   const reachable = plan.sites.filter((s) => s.reachable);
-  const providers = Object.fromEntries(reachable.map((s) => [s.name, siteProvider(s.config)]));
+  const providers = Object.fromEntries(reachable.map((s) => [s.name, siteProvider(s.config, s.fenced ? limits.requestTimeoutSeconds : undefined)]));
   const provider = (site: string) => providers[site]!;
+  const access = (site: string) => kubeAccessOf(plan.sites.find((s) => s.name === site)!.config);
 
-  // The active's own key: read as it stands when it holds a copy or is being promoted (then it
-  // exists already); otherwise once its release exists (a first install: the chart makes it).
+  // 0. Preflight: the active's own key, read as it stands when it holds a copy or is being promoted;
+  // otherwise once its release exists (a first install: the chart makes it).
   const activeKey = plan.active.copies || plan.failover
     ? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name))
     : undefined;
   const preflight = failoverPreflight(plan, activeKey, provider);
+
   // 1. Fence every fenced site that is reachable.
   const fences = plan.sites
     .filter((s) => s.fenced)
-    .map((s) => new SiteFence(s.name, { site: s.name, provider: provider(s.name), preflight }));
+    .map((s) => new SiteFence(s.name, { site: s.name, provider: provider(s.name), preflight, customTimeouts: limits.customTimeouts }));
+  const fencePatches = fences.flatMap((f) => f.patches);
 
-  // 2-3. Promote (after the fences) and wait until the active serves.
+  // 1b-2. The replication gate and the baseline of `tsb`, then the promotion (the active's release).
+  const promotion = new Promotion(promotionName(plan.active.name), {
+    plan, cfg, access, rootCaPem: pki.rootCaCertPem, adminPassword: adminPassword.result, fence: fencePatches,
+  });
   const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight };
   const active = new ManagementPlane(plan.active.name, {
     ...common,
@@ -49,9 +68,39 @@ async function main() {
     provider: provider(plan.active.name),
     certs: pki.sites[plan.active.name]!,
     ...(activeKey ? { signingKey: activeKey } : {}),
-    ...(jwk ? { standbyJwk: jwk } : {}),
-    releaseDependsOn: fences.flatMap((f) => f.patches),
+    releaseDependsOn: [...fencePatches, ...promotion.beforeRelease],
   });
+  // Every managed serving site's front-envoy address: the API is reached there and, with
+  // dns.siteRecords: managed, the site's permanent record points at it.
+  const addresses = Object.fromEntries(plan.sites
+    .filter((s) => s.managed && (s.role === "active" || s.role === "standby"))
+    .map((s) => [s.name, s.config.address?.value ?? undefined]));
+  const found = new Map<string, FrontEnvoyAddress>();
+  const addressOf = (site: string, after: pulumi.Resource): pulumi.Input<string> => {
+    const configured = addresses[site];
+    if (configured) return configured;
+    const f = new FrontEnvoyAddress({ site, access: access(site), timeoutSeconds: cfg.tsb.addressTimeoutSeconds }, { dependsOn: [after], ignoreChanges: ["kubeconfig", "context"] });
+    found.set(site, f);
+    return f.address;
+  };
+  const activeAddress = addressOf(plan.active.name, active.release);
+
+  // 3-3b. The active serves: ready gate, then its API answers with the organisation.
+  const { gate, verification, serving } = promotion.serving(active.release);
+  const activeServes = [serving];
+
+  // The standby service account: from config, or made through the active's API once it serves.
+  const standbys = plan.sites.filter((s) => s.managed && s.role === "standby");
+  const account = !cfg.standbyServiceAccountJwk && standbys.length > 0
+    ? new StandbyServiceAccount(STANDBY_ACCOUNT_RESOURCE, {
+      site: plan.active.name, fqdn: plan.active.fqdn, port: cfg.tsb.frontEnvoyPort, organization: cfg.tsb.organization,
+      rootCaPem: pki.rootCaCertPem, adminPassword: adminPassword.result, role: cfg.tsb.standbyRole,
+      timeoutSeconds: cfg.tsb.apiTimeoutSeconds, address: activeAddress,
+    }, { dependsOn: activeServes, retainOnDelete: true })
+    : undefined;
+  if (account) void account.note.apply((n) => n && pulumi.log.info(`standby service account: ${n}`));
+  const jwk = cfg.standbyServiceAccountJwk ? pulumi.secret(cfg.standbyServiceAccountJwk) : account?.privateKeyJwk;
+
   // Read only when another site holds a copy (a first install reads after the release, whose chart
   // makes the key). Copies wait for the preflight too: a refused failover must not rewrite mp3's key.
   const copyHolders = plan.sites.filter((s) => s.managed && s.copies && s.role !== "active");
@@ -59,42 +108,57 @@ async function main() {
     : activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release);
   const signingKey = sourceKey && pulumi.all([sourceKey, preflight]).apply(([key]) => key);
 
-  // After a promotion, what comes next waits for the gate; on a first install, for the release.
-  const activeServes = [active.readyGate ?? active.release!];
-
-  // Standbys (and fenced sites' releases, unchanged) attach only once the active serves.
-  const others = plan.sites.filter((s) => s.managed && s.role !== "active").map((site) =>
-    new ManagementPlane(site.name, {
+  // Standbys attach (or re-point) once the active serves; a standby the replication gate found ahead
+  // of the new timeline is stopped with the rebuild it needs. Fenced sites' releases stay unchanged,
+  // and whatever else the program still does there comes after their fence.
+  const followers = promotion.replication?.standbys;
+  const others = new Map(plan.sites.filter((s) => s.managed && s.role !== "active").map((site) => {
+    const fence = fences.find((f) => f.site === site.name);
+    const mp = new ManagementPlane(site.name, {
       ...common,
       site,
       provider: provider(site.name),
       certs: pki.sites[site.name]!,
       ...(site.copies && signingKey ? { signingKey } : {}),
-      ...(jwk ? { standbyJwk: jwk } : {}),
+      ...(jwk && site.role === "standby" ? { standbyJwk: jwk } : {}),
       releaseDependsOn: site.role === "standby" ? activeServes : [],
-    }));
+      after: fence ? fence.patches : [],
+      ...(followers && site.role === "standby" ? { canFollow: followers.apply((r) => {
+        const report = r?.[site.name];
+        if (report?.follow === "rebuild") throw new pulumi.RunError(`${site.name} cannot follow ${plan.active.name}: ${report.reason} Rebuild it (docs/failover.md, "Rebuild").`);
+        return "ok";
+      }) } : {}),
+    });
+    return [site.name, mp] as const;
+  }));
+  for (const s of standbys) void addressOf(s.name, others.get(s.name)!.release);
 
-  // 4. Move the floating name after the gate; 5. cut the old front proxies one TTL after it moved.
-  const dns = new FloatingDns("dns", {
+  // 4. Move the floating name after the active serves; 5. cut the old front proxies one TTL after it moved.
+  const dns = new FloatingDns(FLOATING_DNS_NAME, {
     provider: cfg.dns.provider,
     zoneId: cfg.dns.zoneId,
     ttl: cfg.dns.ttl,
     floating: floatingRecord(plan),
-    siteRecords: siteRecords(plan),
+    siteRecords: [
+      ...siteRecords(plan),
+      ...discoveredSiteRecords(plan, cfg.dns).flatMap((r) => {
+        const f = found.get(r.site);
+        return f ? [{ resourceName: r.resourceName, fqdn: r.fqdn, type: f.recordType, target: f.address }] : [];
+      }),
+    ],
     after: activeServes,
   });
   const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.propagated]));
 
+  if (plan.failover) logProgress(plan, cfg, { fencePatches, promotion, release: active.release, gate, verification, dns, cuts });
+
   // The guards of the next run trust `history`; it resolves only once every step above has, so a
   // failed update (which still saves the outputs it resolved) keeps the last good history.
-  const done = [dns.floatingRecord, ...cuts, ...[active, ...others].flatMap((mp) => [mp.release, mp.readyGate])]
-    .filter((r): r is pulumi.CustomResource => r !== undefined)
-    .map((r) => r.urn);
-
-  // Outputs that say who serves resolve only once every failover step has: after a refused or failed
-  // update they keep the last good values (the engine keeps outputs that did not resolve: pulumi/pulumi#15754).
+  const done = [dns.floatingRecord, ...cuts, serving, ...[active, ...others.values()].map((mp) => mp.release)].map((r) => r.urn);
   const afterEveryStep = <T>(value: T): pulumi.Output<T> => pulumi.all([...done, preflight]).apply(() => value);
   return {
+    // Outputs that say who serves resolve only once every failover step has: after a refused or failed
+    // update they keep the last good values (the engine keeps outputs that did not resolve: pulumi/pulumi#15754).
     activeSite: afterEveryStep(plan.activeSite),
     floatingFqdn: plan.floatingFqdn,
     sites: afterEveryStep(Object.fromEntries(plan.sites.map((s) => [s.name, { role: s.role, fqdn: s.fqdn, syncHost: s.syncHost ?? null }]))),
@@ -109,17 +173,33 @@ async function main() {
   };
 }
 
+/** Logs each failover step as it starts and ends (lib/failoverSteps.ts names them). */
+function logProgress(plan: SetPlan, cfg: ReturnType<typeof loadConfig>, r: {
+  fencePatches: pulumi.CustomResource[]; promotion: Promotion; release: pulumi.CustomResource; gate: pulumi.CustomResource;
+  verification: pulumi.CustomResource | undefined; dns: FloatingDns; cuts: pulumi.CustomResource[];
+}): void {
+  const names = failoverSteps(plan, cfg).map((s) => s.name);
+  const named = (prefix: string) => names.find((n) => n.startsWith(prefix)) ?? prefix;
+  const lastFence = r.fencePatches[r.fencePatches.length - 1];
+  if (lastFence) logStep(named("fence"), [], lastFence);
+  if (r.promotion.replication) logStep(named("replication gate"), r.fencePatches, r.promotion.replication, r.promotion.replication.message);
+  logStep(named("promote"), r.promotion.beforeRelease, r.release);
+  logStep(named("ready gate"), [r.release], r.gate);
+  if (r.verification) logStep(named("verify"), [r.gate], r.verification, (r.verification as unknown as { summary: pulumi.Output<string> }).summary);
+  logStep(named("move floating name"), [r.verification ?? r.gate], r.dns.floatingRecord);
+  for (const cut of r.cuts) logStep(named("cut"), [r.dns.propagated], cut);
+}
+
 /** Plans the set against the last successful run's `history` output (a reference to this same stack). */
 async function planWithHistory(cfg: ReturnType<typeof loadConfig>): Promise<SetPlan> {
-  const self = new pulumi.StackReference("previous-update", {
+  const self = new pulumi.StackReference(HISTORY_REFERENCE_NAME, {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
   try {
     // getOutputDetails, not getOutputValue: a history an older version saved as a secret must still be
     // readable (getOutputValue throws for a secret output; @pulumi/pulumi stackReference.ts).
     const details = await self.getOutputDetails("history");
-    const previous = parseHistory(details.value ?? details.secretValue);
-    return planSet(cfg, previous);
+    return planSet(cfg, parseHistory(details.value ?? details.secretValue));
   } catch (e) {
     throw toRunError(e);
   }

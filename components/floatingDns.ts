@@ -6,6 +6,15 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as time from "@pulumiverse/time";
 import type { DnsProvider } from "../lib/config";
 import type { DnsRecordSpec } from "../lib/dnsPlan";
+import { COMPONENT_TYPE, propagationName } from "../lib/resourceNames";
+
+/** A record whose target and type are known only once the site's load balancer has an address. */
+export interface FoundRecord {
+  resourceName: string;
+  fqdn: string;
+  type: pulumi.Input<string>;
+  target: pulumi.Input<string>;
+}
 
 export interface FloatingDnsArgs {
   provider: DnsProvider;
@@ -13,8 +22,8 @@ export interface FloatingDnsArgs {
   ttl: number;
   /** The floating CNAME: floating FQDN -> the active's permanent FQDN. */
   floating: DnsRecordSpec;
-  /** Permanent records of the sites that set `address`. */
-  siteRecords: DnsRecordSpec[];
+  /** Permanent records of the sites that set `address`, and those found from the front envoy's address. */
+  siteRecords: Array<DnsRecordSpec | FoundRecord>;
   /** The floating record moves only after these (the active's ready gate). */
   after: pulumi.Resource[];
 }
@@ -30,18 +39,18 @@ export class FloatingDns extends pulumi.ComponentResource {
 
   constructor(name: string, args: FloatingDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     const identity = { floatingFqdn: args.floating.fqdn, target: args.floating.target };
-    super("tsb-ha:index:FloatingDns", name, identity, opts);
+    super(COMPONENT_TYPE.floatingDns, name, identity, opts);
     // The floating record is the set's front door: a delete would cut every control plane off.
     this.floatingRecord = this.record(args, args.floating, { parent: this, protect: true, dependsOn: args.after });
     for (const spec of args.siteRecords) this.record(args, spec, { parent: this });
-    this.propagated = new time.Sleep(`${name}-propagation`, {
+    this.propagated = new time.Sleep(propagationName(name), {
       createDuration: `${args.ttl}s`,
       triggers: { target: args.floating.target },
     }, { parent: this, dependsOn: [this.floatingRecord] });
     this.registerOutputs(identity);
   }
 
-  private record(args: FloatingDnsArgs, spec: DnsRecordSpec, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  private record(args: FloatingDnsArgs, spec: DnsRecordSpec | FoundRecord, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
     if (args.provider === "route53") {
       return new aws.route53.Record(spec.resourceName, {
         zoneId: args.zoneId,

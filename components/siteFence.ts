@@ -3,11 +3,14 @@
 // values stay exactly as they were.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ANNOTATION_PREFIX, CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
+import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
+import { COMPONENT_TYPE, FENCED_ANNOTATION, PATCH_FORCE_ANNOTATION, fencePatchName } from "../lib/resourceNames";
 
 export interface SiteFenceArgs {
   site: string;
   provider: k8s.Provider;
+  /** Bound on each patch's await (tsb.fenceTimeoutSeconds; lib/oldActiveLimits.ts). */
+  customTimeouts?: pulumi.CustomTimeouts;
   /** Resolves once the failover preflight passed; every patch carries it, so a failed preflight fences nothing. */
   preflight: pulumi.Output<string>;
 }
@@ -15,11 +18,13 @@ export interface SiteFenceArgs {
 export class SiteFence extends pulumi.ComponentResource {
   /** The operator first, then `tsb` and `iam`. */
   public readonly patches: k8s.apps.v1.DeploymentPatch[];
+  public readonly site: string;
   private readonly args: SiteFenceArgs;
 
   constructor(name: string, args: SiteFenceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tsb-ha:index:SiteFence", name, { site: args.site }, opts);
+    super(COMPONENT_TYPE.siteFence, name, { site: args.site }, opts);
     this.args = args;
+    this.site = args.site;
     // The operator reconciles deployments and would undo a scale-down it did not make: stop it first.
     const operator = this.scaleToZero(OPERATOR_DEPLOYMENT, []);
     this.patches = [operator, ...FENCE_DEPLOYMENTS.map((d) => this.scaleToZero(d, [operator]))];
@@ -32,17 +37,17 @@ export class SiteFence extends pulumi.ComponentResource {
   }
 
   private scaleToZero(deployment: string, dependsOn: pulumi.Resource[]): k8s.apps.v1.DeploymentPatch {
-    return new k8s.apps.v1.DeploymentPatch(`${this.args.site}-${deployment}-scaled-down`, {
+    return new k8s.apps.v1.DeploymentPatch(fencePatchName(this.args.site, deployment), {
       metadata: {
         name: deployment,
         namespace: TSB_NAMESPACE,
         annotations: {
           // Take `replicas` from helm and the operator, whose field managers own it.
-          "pulumi.com/patchForce": "true",
-          [`${ANNOTATION_PREFIX}/fenced`]: this.args.preflight.apply(() => "true"),
+          [PATCH_FORCE_ANNOTATION]: "true",
+          [FENCED_ANNOTATION]: this.args.preflight.apply(() => "true"),
         },
       },
       spec: { replicas: 0 },
-    }, { parent: this, provider: this.args.provider, retainOnDelete: true, dependsOn });
+    }, { parent: this, provider: this.args.provider, retainOnDelete: true, dependsOn, ...(this.args.customTimeouts ? { customTimeouts: this.args.customTimeouts } : {}) });
   }
 }

@@ -233,15 +233,15 @@ export const standbyServiceAccountProvider: pulumi.dynamic.ResourceProvider = {
 
 /** Service account `tsb-standby-sa` on the active, with its private JWK as a secret output. */
 export class StandbyServiceAccount extends pulumi.dynamic.Resource {
-  public readonly accountName!: pulumi.Output<string>;
-  public readonly accountFqn!: pulumi.Output<string>;
+  declare public readonly accountName: pulumi.Output<string>;
+  declare public readonly accountFqn: pulumi.Output<string>;
   /** The JWK's `kid` (= TSB's key id). */
-  public readonly keyId!: pulumi.Output<string>;
+  declare public readonly keyId: pulumi.Output<string>;
   /** The private RSA JWK (JSON): the standby's Secret `tsb-standby-sa` `data.jwk`. Secret. */
-  public readonly privateKeyJwk!: pulumi.Output<string>;
+  declare public readonly privateKeyJwk: pulumi.Output<string>;
   /** What happened to the account, for the update's log (e.g. "generated key ..."). */
-  public readonly note!: pulumi.Output<string>;
-  public readonly role!: pulumi.Output<string>;
+  declare public readonly note: pulumi.Output<string>;
+  declare public readonly role: pulumi.Output<string>;
 
   constructor(name: string, args: StandbyServiceAccountArgs, opts?: pulumi.CustomResourceOptions) {
     super(standbyServiceAccountProvider, name, {
@@ -253,6 +253,6 @@ export class StandbyServiceAccount extends pulumi.dynamic.Resource {
       ...opts,
       // The key is an output no input shares a name with: without this it would be stored in plain text.
       additionalSecretOutputs: [...new Set([...(opts?.additionalSecretOutputs ?? []), "privateKeyJwk", "adminPassword"])],
-    });
+    }, "tsb-ha", "StandbyServiceAccount");
   }
 }

@@ -113,14 +113,15 @@ export const tsbApiVerificationProvider: pulumi.dynamic.ResourceProvider = {
 
 /** Failover step 3b on `site`: passes only when its TSB API serves the organisation. */
 export class TsbApiVerification extends pulumi.dynamic.Resource {
-  public readonly organization!: pulumi.Output<string>;
-  public readonly tenants!: pulumi.Output<number>;
-  public readonly clusters!: pulumi.Output<number>;
+  declare public readonly organization: pulumi.Output<string>;
+  declare public readonly tenants: pulumi.Output<number>;
+  declare public readonly clusters: pulumi.Output<number>;
   /** One line for the lead to log: site, URL, organisation, counts. */
-  public readonly summary!: pulumi.Output<string>;
-  public readonly checkedAt!: pulumi.Output<string>;
+  declare public readonly summary: pulumi.Output<string>;
+  declare public readonly checkedAt: pulumi.Output<string>;
 
   constructor(name: string, args: TsbApiVerificationArgs, opts?: pulumi.CustomResourceOptions) {
-    super(tsbApiVerificationProvider, name, { ...args, tenants: undefined, clusters: undefined, summary: undefined, checkedAt: undefined }, opts);
+    // Type token pulumi-nodejs:dynamic/tsb-ha:TsbApiVerification (lib/resourceNames.ts DYNAMIC_TYPE).
+    super(tsbApiVerificationProvider, name, { ...args, tenants: undefined, clusters: undefined, summary: undefined, checkedAt: undefined }, opts, "tsb-ha", "TsbApiVerification");
   }
 }

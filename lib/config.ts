@@ -28,12 +28,25 @@ export interface SiteConfig {
   rebuild: number;
 }
 
+export const SITE_RECORD_MODES = ["external", "managed"] as const;
+export type SiteRecordMode = (typeof SITE_RECORD_MODES)[number];
+export const DEFAULT_STANDBY_ROLE = "rbac/org-reader";
+
+export interface ReplicationConfig {
+  /** Fenced old active: how long the new active may take to replay its final WAL position. */
+  catchUpTimeoutSeconds: number;
+  /** Lost old active: the oldest last contact with it that still allows a promotion. */
+  maxLostContactSeconds: number;
+  /** "<from>-><to>": accept a lost-site staleness refusal for that one failover only. */
+  acceptDataLoss?: string;
+}
+
 export interface SetConfig {
   activeSite: string;
   domain: string;
   floatingFqdn: string;
   sites: SiteConfig[];
-  dns: { provider: DnsProvider; zoneId: string; ttl: number };
+  dns: { provider: DnsProvider; zoneId: string; ttl: number; siteRecords: SiteRecordMode };
   tsb: {
     version: string;
     registry: string;
@@ -41,7 +54,17 @@ export interface SetConfig {
     chartRepo: string;
     frontEnvoyPort: number;
     readyTimeoutSeconds: number;
+    /** Failover step 3b: check the promoted site's TSB API before the floating name moves. */
+    verifyApi: boolean;
+    /** Role granted to the standby service account the program makes. */
+    standbyRole: string;
+    apiTimeoutSeconds: number;
+    /** Bound on every call to a fenced old active. */
+    fenceTimeoutSeconds: number;
+    /** How long to wait for a front envoy's load-balancer address. */
+    addressTimeoutSeconds: number;
   };
+  replication: ReplicationConfig;
   /** The JWK JSON (plain text here; loadConfig wraps it as a secret before any resource sees it). */
   standbyServiceAccountJwk?: string;
 }
@@ -54,10 +77,11 @@ export interface ParsedConfig {
 /** Raw config values as Pulumi stores them: strings, objects as JSON text. */
 export type RawConfig = Record<string, string | undefined>;
 
-const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild"];
-const DNS_KEYS = ["provider", "zoneId", "ttl"];
-const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds"];
-const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "standbyServiceAccountJwk", "kubeconfigs"];
+export const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild"];
+export const DNS_KEYS = ["provider", "zoneId", "ttl", "siteRecords"];
+export const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds", "verifyApi", "standbyRole", "apiTimeoutSeconds", "fenceTimeoutSeconds", "addressTimeoutSeconds"];
+export const REPLICATION_KEYS = ["catchUpTimeoutSeconds", "maxLostContactSeconds", "acceptDataLoss"];
+export const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "replication", "standbyServiceAccountJwk", "kubeconfigs"];
 
 export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
   const warnings: string[] = [];
@@ -106,8 +130,8 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
   const dns = parseDns(raw, warnings);
   const tsb = parseTsb(raw);
 
+  // Optional: without it the program makes the standby service account through the active's TSB API.
   const jwkRaw = raw["standbyServiceAccountJwk"];
-  const hasStandby = sites.some((s) => s.name !== activeSite && s.state === "standby");
   let standbyServiceAccountJwk: string | undefined;
   if (jwkRaw !== undefined && jwkRaw !== "") {
     if (!secretKeys.has("standbyServiceAccountJwk")) {
@@ -115,13 +139,10 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
         `is stored in plain text. Allowed: a secret. Fix: pulumi config set --secret ${NAMESPACE}:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`);
     }
     standbyServiceAccountJwk = parseStandbyJwk(jwkRaw);
-  } else if (hasStandby) {
-    throw new ConfigError("standbyServiceAccountJwk", undefined,
-      "is required while a site is a standby. Allowed: the JWK printed by `tctl sa create tsb-standby-sa` (JSON or its base64). " +
-      `Fix: pulumi config set --secret ${NAMESPACE}:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`);
   }
+  const replication = parseReplication(raw, sites);
 
-  const config: SetConfig = { activeSite, domain, floatingFqdn, sites, dns, tsb };
+  const config: SetConfig = { activeSite, domain, floatingFqdn, sites, dns, tsb, replication };
   if (standbyServiceAccountJwk !== undefined) config.standbyServiceAccountJwk = standbyServiceAccountJwk;
   return { config, warnings };
 }
@@ -221,7 +242,12 @@ function parseDns(raw: RawConfig, warnings: string[]): SetConfig["dns"] {
     warnings.push(`${NAMESPACE}:dns.ttl is ${ttl}: after a failover, control planes may keep resolving the old active for up to ${ttl} s. ` +
       `A TTL of 60 or less is recommended.`);
   }
-  return { provider: provider as DnsProvider, zoneId, ttl };
+  const siteRecords = obj["siteRecords"] ?? "external";
+  if (typeof siteRecords !== "string" || !(SITE_RECORD_MODES as readonly string[]).includes(siteRecords)) {
+    throw new ConfigError("dns.siteRecords", siteRecords,
+      `is not a record mode. Allowed: external (each site's permanent record is managed elsewhere, the default) or managed (the program writes it from the front envoy's load-balancer address)`);
+  }
+  return { provider: provider as DnsProvider, zoneId, ttl, siteRecords: siteRecords as SiteRecordMode };
 }
 
 function parseTsb(raw: RawConfig): SetConfig["tsb"] {
@@ -247,7 +273,38 @@ function parseTsb(raw: RawConfig): SetConfig["tsb"] {
   }
   const frontEnvoyPort = wholeNumber(obj, "tsb.frontEnvoyPort", 443, 1, 65535, "a TCP port, a whole number from 1 to 65535 (the seed uses 443)");
   const readyTimeoutSeconds = wholeNumber(obj, "tsb.readyTimeoutSeconds", DEFAULT_READY_TIMEOUT_SECONDS, 30, 7200, "a whole number of seconds from 30 to 7200 (default 600)");
-  return { version, registry, organization, chartRepo, frontEnvoyPort, readyTimeoutSeconds };
+  const verifyApi = flag(obj, "tsb.verifyApi", true);
+  const standbyRole = optionalField(obj, "tsb.standbyRole") ?? DEFAULT_STANDBY_ROLE;
+  if (!/^rbac\/[a-z][a-z0-9-]*$/.test(standbyRole)) {
+    throw new ConfigError("tsb.standbyRole", standbyRole, "is not a TSB role. Allowed: rbac/<name>, e.g. rbac/org-reader (the seed) or rbac/reader");
+  }
+  const apiTimeoutSeconds = wholeNumber(obj, "tsb.apiTimeoutSeconds", 30, 5, 300, "a whole number of seconds from 5 to 300 (default 30)");
+  const fenceTimeoutSeconds = wholeNumber(obj, "tsb.fenceTimeoutSeconds", 120, 10, 1800, "a whole number of seconds from 10 to 1800 (default 120)");
+  const addressTimeoutSeconds = wholeNumber(obj, "tsb.addressTimeoutSeconds", 600, 30, 3600, "a whole number of seconds from 30 to 3600 (default 600)");
+  return { version, registry, organization, chartRepo, frontEnvoyPort, readyTimeoutSeconds, verifyApi, standbyRole, apiTimeoutSeconds, fenceTimeoutSeconds, addressTimeoutSeconds };
+}
+
+function parseReplication(raw: RawConfig, sites: SiteConfig[]): ReplicationConfig {
+  const obj = raw["replication"] === undefined || raw["replication"] === "" ? {} : requireObject(raw, "replication");
+  for (const k of Object.keys(obj)) {
+    if (!REPLICATION_KEYS.includes(k)) throw new ConfigError(`replication.${k}`, obj[k], `is not a replication setting${suggestion(k, REPLICATION_KEYS)}. Allowed: ${REPLICATION_KEYS.join(", ")}`);
+  }
+  // Above max_standby_streaming_delay (30 s), which a long query on the standby may hold replay for.
+  const catchUpTimeoutSeconds = wholeNumber(obj, "replication.catchUpTimeoutSeconds", 120, 35, 3600, "a whole number of seconds from 35 to 3600 (default 120)");
+  // A healthy idle standby hears from its primary only every ~30 s (wal_receiver_timeout / 2).
+  const maxLostContactSeconds = wholeNumber(obj, "replication.maxLostContactSeconds", 300, 60, 604800, "a whole number of seconds from 60 to 604800 (default 300)");
+  const replication: ReplicationConfig = { catchUpTimeoutSeconds, maxLostContactSeconds };
+  const accept = optionalField(obj, "replication.acceptDataLoss");
+  if (accept !== undefined) {
+    const [from, to, extra] = accept.split("->");
+    const names = sites.map((s) => s.name);
+    if (extra !== undefined || !from || !to || !names.includes(from) || !names.includes(to)) {
+      throw new ConfigError("replication.acceptDataLoss", accept,
+        `is not a failover. Allowed: "<old active>-><new active>" naming two sites (${names.join(", ")}), e.g. "mp1->mp2"; it accepts the loss for that one failover only`);
+    }
+    replication.acceptDataLoss = accept;
+  }
+  return replication;
 }
 
 // ---- small readers: each names the key it reads in its error ----
@@ -309,6 +366,16 @@ function wholeNumber(obj: Record<string, unknown>, key: string, fallback: number
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     throw new ConfigError(key, v, `is not allowed. Allowed: ${allowed}`);
   }
+  return v;
+}
+
+/** A boolean; "true"/"false" as text gets its own message, as numbers do. */
+function flag(obj: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const v = obj[key.slice(key.lastIndexOf(".") + 1)] ?? fallback;
+  if (typeof v === "string" && /^(true|false)$/i.test(v.trim())) {
+    throw new ConfigError(key, v, `is text, not a boolean. Allowed: true or false. Fix: write it without quotes, or pulumi config set --path '${NAMESPACE}:${key}' ${v.trim().toLowerCase()}`);
+  }
+  if (typeof v !== "boolean") throw new ConfigError(key, v, "is not allowed. Allowed: true or false");
   return v;
 }
 

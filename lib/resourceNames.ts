@@ -16,6 +16,17 @@ export const COMPONENT_TYPE = {
   managementPlane: "tsb-ha:index:ManagementPlane",
   siteFence: "tsb-ha:index:SiteFence",
   floatingDns: "tsb-ha:index:FloatingDns",
+  promotion: "tsb-ha:index:Promotion",
+} as const;
+
+/** Dynamic resources: `pulumi-nodejs:dynamic/tsb-ha:<Type>` (the SDK keeps the pulumi-nodejs package). */
+export const DYNAMIC_TYPE = {
+  replicationGate: "pulumi-nodejs:dynamic/tsb-ha:ReplicationGate",
+  tsbBaseline: "pulumi-nodejs:dynamic/tsb-ha:TsbBaseline",
+  tsbReadyGate: "pulumi-nodejs:dynamic/tsb-ha:TsbReadyGate",
+  tsbApiVerification: "pulumi-nodejs:dynamic/tsb-ha:TsbApiVerification",
+  standbyServiceAccount: "pulumi-nodejs:dynamic/tsb-ha:StandbyServiceAccount",
+  frontEnvoyAddress: "pulumi-nodejs:dynamic/tsb-ha:FrontEnvoyAddress",
 } as const;
 
 // ---- set-wide names (index.ts) ----
@@ -69,8 +80,16 @@ export const releaseResourceName = (site: string): string => `${site}${RELEASE_S
 export function siteOfReleaseResource(name: string): string | undefined {
   return name.endsWith(RELEASE_SUFFIX) && name.length > RELEASE_SUFFIX.length ? name.slice(0, -RELEASE_SUFFIX.length) : undefined;
 }
-/** Failover step 3: the annotation patch whose await waits for deployment `tsb` to be Available. */
+/** The Promotion component of the active site (components/promotion.ts). */
+export const promotionName = (site: string): string => `${site}-promotion`;
+/** Failover step 1b: the promoted site has replayed what the old active wrote. */
+export const replicationGateName = (site: string): string => `${site}-replication-gate`;
+/** Failover step 3: deployment `tsb` has a ready pod, changed since before the promotion. */
 export const readyGateName = (site: string): string => `${site}-${READY_DEPLOYMENT}-ready`;
+/** Failover step 3b: the active's TSB API answers with the organisation. */
+export const verificationName = (site: string): string => `${site}-api-verified`;
+/** The standby service account made through the active's API (one per set: the database is shared). */
+export const STANDBY_ACCOUNT_RESOURCE = "standby-service-account";
 
 // ---- children of the SiteFence component (components/siteFence.ts) ----
 

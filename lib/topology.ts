@@ -19,6 +19,8 @@ export interface SiteHistory {
   detached: boolean;
   /** The site carries the ready gate (it was promoted by a failover and is still active). */
   gated: boolean;
+  /** Active only: the promotion that made it active ("mp1->mp2", or "install"); keys its gates. */
+  promotion?: string;
 }
 
 export interface SetHistory {
@@ -51,6 +53,11 @@ export interface SitePlan {
   readyGate: boolean;
   /** Fenced: operator, `tsb` and `iam` at 0 replicas; `envoy` at 0 once DNS has moved. */
   fenced: boolean;
+  /**
+   * Active only: which promotion made it active ("mp1->mp2"; "install" for the first active). The
+   * gates of a promotion carry it, so they run once per promotion and a rerun changes nothing.
+   */
+  promotion?: string;
   rebuild: number;
   config: SiteConfig;
 }
@@ -99,6 +106,7 @@ export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
       copies: s.copies,
       detached: !s.managed,
       gated: s.readyGate,
+      ...(s.promotion ? { promotion: s.promotion } : {}),
     };
   }
   const plan: SetPlan = { activeSite: cfg.activeSite, active, floatingFqdn: cfg.floatingFqdn, sites, history };
@@ -166,6 +174,9 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
     config: site,
   };
   if (role === "standby") plan.syncHost = activeFqdn;
+  if (role === "active") {
+    plan.promotion = previousActive !== undefined && previousActive !== site.name ? `${previousActive}->${site.name}` : prev?.promotion ?? "install";
+  }
   return plan;
 }
 
@@ -205,6 +216,7 @@ export function parseHistory(value: unknown): SetHistory | undefined {
       copies: r["copies"] === true,
       detached: r["detached"] === true,
       gated: r["gated"] === true,
+      ...(typeof r["promotion"] === "string" ? { promotion: r["promotion"] } : {}),
     };
   }
   if (!sites[v["activeSite"]]) throw new HistoryError(value, `names activeSite ${v["activeSite"]}, which has no site entry`);

@@ -49,7 +49,12 @@ const BAD: Array<[string, Record<string, unknown>, string, string, RegExp]> = [
   ["JWK that is public", baseConfig({ standbyServiceAccountJwk: publicJwk }), "tsb-ha:standbyServiceAccountJwk", "(secret, not shown)", /lacks d, p, q, dp, dq, qi: it is a public key/],
   ["JWK without kid", baseConfig({ standbyServiceAccountJwk: noKid }), "tsb-ha:standbyServiceAccountJwk", "(secret, not shown)", /has no kid/],
   ["JWK that is not JSON", baseConfig({ standbyServiceAccountJwk: "not a key!" }), "tsb-ha:standbyServiceAccountJwk", "(secret, not shown)", /neither JSON nor base64/],
-  ["no JWK while a standby exists", baseConfig({ standbyServiceAccountJwk: undefined }), "tsb-ha:standbyServiceAccountJwk", "(not set)", /required while a site is a standby/],
+  ["record mode misspelt", baseConfig({ dns: { provider: "route53", zoneId: "z", siteRecords: "manged" } }), "tsb-ha:dns.siteRecords", '"manged"', /Allowed: external .* or managed/],
+  ["verifyApi as text", baseConfig({ tsb: { version: "1.12.4", registry: "r.example.com/t", organization: "tetrate", verifyApi: "false" } }), "tsb-ha:tsb.verifyApi", '"false"', /is text, not a boolean/],
+  ["a catch-up timeout below the standby's replay delay", baseConfig({ replication: { catchUpTimeoutSeconds: 10 } }), "tsb-ha:replication.catchUpTimeoutSeconds", "10", /from 35 to 3600/],
+  ["a lost-contact limit a healthy idle standby fails", baseConfig({ replication: { maxLostContactSeconds: 20 } }), "tsb-ha:replication.maxLostContactSeconds", "20", /from 60 to 604800/],
+  ["acceptDataLoss that names no failover", baseConfig({ replication: { acceptDataLoss: true } }), "tsb-ha:replication.acceptDataLoss", "true", /Allowed: a non-empty string/],
+  ["acceptDataLoss for an unknown site", baseConfig({ replication: { acceptDataLoss: "mp1->mp9" } }), "tsb-ha:replication.acceptDataLoss", '"mp1->mp9"', /is not a failover\. Allowed: "<old active>-><new active>" naming two sites \(mp1, mp2\)/],
   ["port out of range", baseConfig({ tsb: { version: "1.12.4", registry: "r.example.com/t", organization: "tetrate", frontEnvoyPort: 70000 } }), "tsb-ha:tsb.frontEnvoyPort", "70000", /from 1 to 65535/],
   ["organization in upper case", baseConfig({ tsb: { version: "1.12.4", registry: "r.example.com/t", organization: "Tetrate" } }), "tsb-ha:tsb.organization", '"Tetrate"', /lower-case/],
   ["unknown key in a site", baseConfig({ sites: { mp1: {}, mp2: { contxt: "mp2" } } }), "tsb-ha:sites.mp2.contxt", '"mp2"', /Allowed: context, kubeconfig/],
@@ -92,6 +97,11 @@ describe("config validation (pure)", () => {
       (e: Error) => /^tsb-ha:kubeconfigs\.mp9 = "mp9" is not one of the sites \(mp1, mp2\)$/.test(e.message), "a tie (mp1 or mp2) suggests nothing");
     assert.throws(() => parseConfig(raw(baseConfig({ kubeconfigs: { "mp-1": contents } })), new Set([...SECRET, "kubeconfigs"])),
       (e: Error) => /^tsb-ha:kubeconfigs\.mp-1 = "mp-1" is not one of the sites \(mp1, mp2\) \(did you mean mp1\?\)$/.test(e.message));
+  });
+
+  it("needs no JWK: without one the program makes the standby service account", () => {
+    const { config } = parseConfig(raw(baseConfig({ standbyServiceAccountJwk: undefined })), SECRET);
+    assert.equal(config.standbyServiceAccountJwk, undefined);
   });
 
   it("never prints the JWK, even when it is malformed", () => {

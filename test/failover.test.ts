@@ -4,6 +4,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { dependsOn, find, has, reveal, runProgram, siteOf, type ChildOutput, type Registration } from "./harness/runProgram";
 import { baseConfig, clusterWithKeys, input } from "./fixtures";
+import { engineDiff } from "./harness/engine";
 
 const THREE = { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } };
 const beforeConfig = baseConfig({ sites: THREE });
@@ -11,19 +12,7 @@ const afterConfig = (mp1State: "fenced" | "lost") =>
   baseConfig({ activeSite: "mp2", sites: { ...THREE, mp1: { context: "mp1", state: mp1State } } });
 
 const history = (run: ChildOutput) => ({ history: run.outputs!["history"]!.value });
-const registered = (run: ChildOutput) => new Map(run.registrations.filter((r) => r.kind === "register").map((r) => [r.urn, r]));
 const same = (a: Registration, b: Registration) => JSON.stringify(reveal(a.inputs)) === JSON.stringify(reveal(b.inputs));
-
-/** Compares two runs the way the engine would: by URN, then by inputs. */
-function diff(a: ChildOutput, b: ChildOutput) {
-  const before = registered(a);
-  const after = registered(b);
-  const created = [...after.keys()].filter((u) => !before.has(u)).map((u) => after.get(u)!.name).sort();
-  const removed = [...before.keys()].filter((u) => !after.has(u)).map((u) => before.get(u)!.name).sort();
-  const updated = [...after.keys()].filter((u) => before.has(u) && !same(before.get(u)!, after.get(u)!)).map((u) => after.get(u)!.name).sort();
-  return { created, removed, updated };
-}
-
 const values = (r: Registration) => (reveal(r.inputs) as { values: { spec: { highAvailability: unknown } } }).values;
 
 describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
@@ -40,29 +29,36 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
   });
 
   it("keeps every URN: nothing stateful is created anew or removed, only updated in place", () => {
-    const d = diff(first, flip);
+    const d = engineDiff(first, flip);
     // What a `pulumi preview` of the flip shows, counted (and printed for the runbook).
-    console.log(`flip: ${d.created.length} created, ${d.updated.length} updated, ${d.removed.length} left state: ${JSON.stringify(d)}`);
+    console.log(`flip: ${d.created.length} created, ${d.updated.length} updated, ${d.replaced.length} replaced, ${d.removed.length} removed: ${JSON.stringify(d)}`);
     assert.deepEqual(d.created, [
       "mp1", // SiteFence component
       "mp1-envoy-scaled-down",
       "mp1-iam-scaled-down",
       "mp1-tsb-operator-management-plane-scaled-down",
       "mp1-tsb-scaled-down",
-      "mp2-tsb-ready", // the promotion's ready gate
+      "mp2-api-verified", // the promotion's gates
+      "mp2-promotion",
+      "mp2-replication-gate",
+      "mp2-tsb-baseline",
+      "mp2-tsb-ready",
     ]);
-    assert.deepEqual(d.removed, [], "nothing leaves the state");
-    // mp1, mp2 and dns are components: their role / target props change, nothing is sent anywhere.
-    // dns-propagation is a timer whose trigger (the target) changes: the engine replaces it, which
-    // makes it wait one TTL again; it holds no state.
-    assert.deepEqual(d.updated, ["dns", "dns-propagation", "floating-record", "mp1", "mp2", "mp2-managementplane", "mp3-managementplane"]);
+    // mp1's gates and its address watch leave with its active role: dynamic resources whose delete
+    // makes no call. Nothing stateful leaves.
+    assert.deepEqual(d.removed, ["mp1-api-verified", "mp1-envoy-address", "mp1-promotion", "mp1-tsb-ready"]);
+    // dns-propagation is a timer whose trigger (the target) changes: replaced, so it waits one TTL again.
+    assert.deepEqual(d.replaced, ["dns-propagation"]);
+    // mp1-k8s: the fenced site's provider gets a request timeout (tsb.fenceTimeoutSeconds), in place.
+    assert.deepEqual(d.updated, ["dns", "floating-record", "mp1", "mp1-k8s", "mp2", "mp2-managementplane", "mp3-managementplane"]);
   });
 
-  it("waits for mp2 to serve with the configured timeout", () => {
+  it("waits for mp2 to serve: a gate keyed by the promotion, with the configured timeout", () => {
     const gate = find(flip, "mp2-tsb-ready");
-    assert.equal(siteOf(gate), "mp2");
-    assert.equal((reveal(gate.inputs) as { metadata: { name: string } }).metadata.name, "tsb");
-    assert.equal(gate.customTimeouts?.create, "600s");
+    const inputs = reveal(gate.inputs) as { site: string; promotion: string; timeoutSeconds: number; deployment: string };
+    assert.deepEqual([inputs.site, inputs.promotion, inputs.timeoutSeconds, inputs.deployment], ["mp2", "mp1->mp2", 600, "tsb"]);
+    assert.ok(dependsOn(flip, "mp2-tsb-ready", "mp2-managementplane"));
+    assert.ok(dependsOn(flip, "mp2-managementplane", "mp2-tsb-baseline"), "the baseline is read before the promotion");
   });
 
   it("leaves the old active's release values exactly as they were", () => {
@@ -83,11 +79,15 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
       ["mp1-iam-scaled-down", "mp1-tsb-operator-management-plane-scaled-down"],
       ["mp2-managementplane", "mp1-tsb-scaled-down"],
       ["mp2-managementplane", "mp1-iam-scaled-down"],
+      ["mp2-replication-gate", "mp1-tsb-scaled-down"],
+      ["mp2-replication-gate", "mp1-iam-scaled-down"],
+      ["mp2-managementplane", "mp2-replication-gate"],
       ["mp2-tsb-ready", "mp2-managementplane"],
-      ["floating-record", "mp2-tsb-ready"],
+      ["mp2-api-verified", "mp2-tsb-ready"],
+      ["floating-record", "mp2-api-verified"],
       ["dns-propagation", "floating-record"],
       ["mp1-envoy-scaled-down", "dns-propagation"],
-      ["mp3-managementplane", "mp2-tsb-ready"],
+      ["mp3-managementplane", "mp2-api-verified"],
     ];
     for (const [later, earlier] of path) assert.ok(dependsOn(flip, later, earlier), `${later} waits for ${earlier}`);
     assert.ok(!dependsOn(flip, "floating-record", "mp1-envoy-scaled-down"), "DNS does not wait for the cut");
@@ -114,15 +114,16 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
   });
 
   it("keeps the new active's copied iam-signing-key and service-account secret", () => {
+    const d = engineDiff(first, flip);
     for (const name of ["mp2-iam-signing-key", "mp2-sa-jwk", "mp2-namespace"]) {
-      assert.ok(same(find(first, name), find(flip, name)), `${name} unchanged`);
+      assert.ok(!d.updated.includes(name) && !d.replaced.includes(name) && !d.removed.includes(name), `${name} unchanged`);
       assert.equal(find(flip, name).retainOnDelete, true);
     }
   });
 
   it("changes nothing on a second update with the same config", () => {
-    const d = diff(flip, again);
-    assert.deepEqual(d, { created: [], removed: [], updated: [] });
+    const d = engineDiff(flip, again);
+    assert.deepEqual(d, { created: [], removed: [], updated: [], replaced: [] });
     assert.ok(!has(again, "mp1-iam-signing-key-read", "read"), "no preflight once the failover is done");
   });
 });
@@ -140,7 +141,10 @@ describe("failover mp1 -> mp2 with mp1 lost", () => {
     assert.deepEqual(flip.errors, []);
     assert.deepEqual(values(find(flip, "mp2-managementplane")).spec.highAvailability, { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
     assert.deepEqual((reveal(find(flip, "floating-record").inputs) as { records: string[] }).records, ["mp2.tsb.example.com"]);
-    assert.ok(dependsOn(flip, "floating-record", "mp2-tsb-ready"));
+    assert.ok(dependsOn(flip, "floating-record", "mp2-api-verified"));
+    const gate = reveal(find(flip, "mp2-replication-gate").inputs) as { mode: string; access: Record<string, unknown> };
+    assert.equal(gate.mode, "lost");
+    assert.deepEqual(Object.keys(gate.access).sort(), ["mp2", "mp3"], "the gate never reaches for mp1");
   });
 
   it("registers, reads and patches nothing on mp1, and never configures its provider", () => {
@@ -161,10 +165,11 @@ describe("a fenced site whose cluster dies later", () => {
     const lost = await runProgram(input(afterConfig("lost"), { previousOutputs: history(flip), clusterSecrets: clusterWithKeys(["mp2", "mp3"]) }));
     assert.deepEqual(lost.errors, []);
     assert.deepEqual(lost.registrations.filter((r) => siteOf(r) === "mp1" || r.name === "mp1-k8s").map((r) => r.name), []);
-    const d = diff(flip, lost);
+    const d = engineDiff(flip, lost);
     assert.deepEqual(d, {
       created: [],
       updated: [],
+      replaced: [],
       // They leave the state only: every one is retainOnDelete, so no delete reaches mp1's cluster.
       removed: [
         "mp1", "mp1", "mp1-envoy-scaled-down", "mp1-iam-scaled-down", "mp1-k8s", "mp1-managementplane", "mp1-namespace",
@@ -217,10 +222,11 @@ describe("rebuild of the old active as a standby, then idempotence", () => {
     assert.deepEqual(values(find(rebuilt, "mp1-managementplane")).spec.highAvailability, {
       standby: { activeMpSynchronizationEndpoint: { host: "mp2.tsb.example.com", port: 443, selfSigned: true } },
     });
-    assert.ok(dependsOn(rebuilt, "mp1-managementplane", "mp2-tsb-ready"));
+    assert.ok(dependsOn(rebuilt, "mp1-managementplane", "mp2-api-verified"));
     assert.ok(!rebuilt.registrations.some((r) => /^mp1-.*scaled-down$/.test(r.name)), "the fence leaves with the rebuild");
+    const d = engineDiff(flip, rebuilt);
     for (const other of ["mp2-managementplane", "mp2-namespace", "mp3-managementplane", "floating-record"]) {
-      assert.ok(same(find(flip, other), find(rebuilt, other)), `${other} untouched by mp1's rebuild`);
+      assert.ok(![...d.updated, ...d.replaced, ...d.removed].includes(other), `${other} untouched by mp1's rebuild`);
     }
   });
 });

@@ -103,10 +103,16 @@ describe("two sites on Route53 (the seed's set)", () => {
   });
 
   it("attaches the standby, and creates the floating name, after the active's release", () => {
-    // A first install has no ready gate: deployment tsb does not exist before the operator makes it.
-    assert.ok(!has(run, "mp1-tsb-ready"));
-    assert.ok(dependsOn(run, "mp2-managementplane", "mp1-managementplane"));
-    assert.ok(dependsOn(run, "floating-record", "mp1-managementplane"));
+    // A first install waits for the active to serve too: the gate polls until deployment tsb exists and
+    // is ready (no baseline: nothing ran before), then the API answers; only then come the standby and DNS.
+    const gate = find(run, "mp1-tsb-ready");
+    assert.deepEqual((reveal(gate.inputs) as { baseline: unknown }).baseline, { exists: false });
+    assert.equal((reveal(gate.inputs) as { promotion: string }).promotion, "install");
+    assert.ok(!has(run, "mp1-tsb-baseline") && !has(run, "mp1-replication-gate"), "no promotion, so no baseline and no replication gate");
+    assert.ok(dependsOn(run, "mp1-tsb-ready", "mp1-managementplane"));
+    assert.ok(dependsOn(run, "mp1-api-verified", "mp1-tsb-ready"));
+    assert.ok(dependsOn(run, "mp2-managementplane", "mp1-api-verified"));
+    assert.ok(dependsOn(run, "floating-record", "mp1-api-verified"));
   });
 
   it("points the floating CNAME at the active's permanent FQDN with the configured TTL", () => {
@@ -123,8 +129,14 @@ describe("two sites on Route53 (the seed's set)", () => {
   });
 
   it("keeps keys, passwords and the JWK secret in every input and output", () => {
+    const jwkD = (JSON.parse(JWK) as { d: string }).d;
     for (const r of run.registrations) {
       for (const { path: p, value } of plainStrings(r.inputs)) {
+        // A dynamic resource's serialized provider is code (it mentions keys by name); it must carry no value.
+        if (p === "__provider") {
+          assert.ok(!value.includes("password-of-") && !value.includes(jwkD), `${r.name}'s provider code captured a secret`);
+          continue;
+        }
         assert.ok(!/PRIVATE KEY|password-of-|"d":/.test(value), `${r.name}.${p} is plain text: ${value.slice(0, 60)}`);
       }
     }

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ChildInput, ChildOutput, Registration } from "./types";
-import { ClusterSim, mockState, type RequestContext } from "./mockState";
+import { ClusterSim, mockState, SECRET_SIG, SECRET_VALUE, type RequestContext } from "./mockState";
 
 // Input and result go through files: a large result written to stdout right before exit is cut off.
 const input = JSON.parse(readFileSync(process.env["TSB_HA_TEST_INPUT_FILE"]!, "utf8")) as ChildInput;
@@ -87,6 +87,12 @@ async function run(): Promise<ChildOutput> {
         const request = pending;
         const result = mockState(args, input, clusters, request);
         const target = [...registrations].reverse().find((x) => x.urn === request.urn && x.kind === request.kind);
+        // The engine marks the outputs named in additionalSecretOutputs secret (pulumi/pulumi
+        // pkg/resource/deploy/step_executor.go, additionalSecretOutputs; @pulumi/random's RandomPassword
+        // lists `result`); the SDK's MockMonitor does not, so do it here.
+        for (const key of target?.additionalSecretOutputs ?? []) {
+          if (key in result.state) result.state[key] = { [SECRET_SIG]: SECRET_VALUE, value: result.state[key] };
+        }
         if (target) target.state = result.state;
         return result;
       },

@@ -21,8 +21,8 @@ import { JWKS_SECRET, SIGNING_KEY_SECRET } from "../../lib/names";
 
 type Result = { id: string | undefined; state: Record<string, unknown> };
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 /** The SDK's marker for a value the engine does not know yet (sdk/nodejs/runtime/rpc.ts, unknownValue). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -104,7 +104,7 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInp
       const tlsModule = require("./opensslTls") as { opensslTlsState: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> };
       return result(inputs, tlsModule.opensslTlsState(args.type, args.name, inputs));
     }
-    return result(inputs, fakeTls(args.type, args.name));
+    return result(inputs, fakeTls(args.type, args.name, input.certGeneration ?? 0));
   }
   if (args.type === "random:index/randomPassword:RandomPassword") {
     return result(inputs, { result: `password-of-${args.name}` });
@@ -121,8 +121,11 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInp
   if (args.type === "kubernetes:core/v1:Secret" && !input.preview) {
     clusters.applySecret(site, inputs);
   }
-  const dynamic = input.dynamicOutputs?.[args.name];
-  if (dynamic) return result(inputs, dynamic);
+  if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+    // What the dynamic provider's create returns (each provider's own tests run it for real, through
+    // test/harness/dynamicProvider.ts); a test may override it by resource name.
+    return result(inputs, input.dynamicOutputs?.[args.name] ?? dynamicDefaults(args.type, inputs));
+  }
   return result(inputs);
 }
 
@@ -143,13 +146,44 @@ export function unwrap(v: unknown): unknown {
   return v;
 }
 
-function fakeTls(type: string, name: string): Record<string, unknown> {
+/** The shapes of components/*.ts dynamic providers' outputs, with plausible values. */
+function dynamicDefaults(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const site = typeof unwrap(inputs["site"]) === "string" ? (unwrap(inputs["site"]) as string) : "?";
+  const siteNumber = /\d+$/.exec(site)?.[0] ?? "1";
+  switch (type.split(":").pop()) {
+    case "FrontEnvoyAddress":
+      return { address: `203.0.113.${siteNumber}`, recordType: "A", seen: `service envoy on ${site}: 203.0.113.${siteNumber}`, elapsedSeconds: 3 };
+    case "TsbBaseline":
+      return { observed: { exists: true, uid: `uid-tsb-${site}`, generation: 1, specReplicas: 0 }, seen: "tsb at 0 replicas" };
+    case "TsbReadyGate":
+      return { seen: "tsb: 1/1 ready at generation 2", elapsedSeconds: 42, polls: 9, observation: { exists: true, readyReplicas: 1 } };
+    case "TsbApiVerification":
+      return { tenants: 3, clusters: 5, summary: `https://${String(unwrap(inputs["fqdn"]))}: organization ${String(unwrap(inputs["organization"]))}, 3 tenants, 5 clusters`, checkedAt: "2026-12-01T00:00:00Z" };
+    case "StandbyServiceAccount":
+      return { accountFqn: "organizations/tetrate/serviceaccounts/tsb-standby-sa", keyId: "sa-key-1", privateKeyJwk: MOCK_ACCOUNT_JWK, note: "created service account tsb-standby-sa", keyHeld: true, roleBound: true };
+    case "ReplicationGate": {
+      const others = (unwrap(inputs["otherStandbys"]) as string[] | undefined) ?? [];
+      return {
+        verdict: "pass", message: `${site} has replayed everything (mocked)`, waitedSeconds: 0, checkedAt: "2026-12-01T00:00:00Z",
+        standbys: Object.fromEntries(others.map((o) => [o, { follow: "repoint", reason: "behind the switch point" }])),
+      };
+    }
+    default:
+      return {};
+  }
+}
+
+/** The key the mocked StandbyServiceAccount returns (an RSA private JWK, as TSB returns it). */
+export const MOCK_ACCOUNT_JWK = JSON.stringify({ kty: "RSA", kid: "sa-key-1", alg: "RS256", n: "bW9jaw", e: "AQAB", d: "bW9jay1k", p: "cA", q: "cQ", dp: "ZHA", dq: "ZHE", qi: "cWk" });
+
+function fakeTls(type: string, name: string, generation: number): Record<string, unknown> {
   switch (type) {
     case "tls:index/privateKey:PrivateKey":
       return { privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`, publicKeyPem: `public-${name}` };
     case "tls:index/certRequest:CertRequest":
       return { certRequestPem: `csr-${name}` };
     default:
-      return { certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };
+      // A renewed leaf (earlyRenewalHours reached) is a new certificate: `generation` stands for it.
+      return { certPem: `-----BEGIN CERTIFICATE-----\n${name}${type.endsWith("LocallySignedCert") && generation > 0 ? `-renewed-${generation}` : ""}\n-----END CERTIFICATE-----\n` };
   }
 }

@@ -20,6 +20,8 @@ export interface ChildInput {
   unreachableSites?: string[];
   /** Computed outputs of dynamic resources by resource name (what their create would return). */
   dynamicOutputs?: Record<string, Record<string, unknown>>;
+  /** Fake TLS only: bump to stand for leaf certificates renewed since the last update. */
+  certGeneration?: number;
   /** "fake" (default): deterministic PEM placeholders; "openssl": real keys and certificates. */
   tls?: "fake" | "openssl";
 }
