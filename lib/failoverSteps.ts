@@ -4,6 +4,8 @@
 import type { SetConfig } from "./config";
 import type { SetPlan } from "./topology";
 import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT } from "./names";
+import { isInlineKubeconfig } from "./kubeAccess";
+import { oldActiveTimeoutMessage } from "./oldActiveLimits";
 
 export interface FailoverStep {
   /** Short name for progress lines: "fence mp1". */
@@ -50,8 +52,15 @@ export function describePlan(plan: SetPlan, cfg: SetConfig): string[] {
   const steps = failoverSteps(plan, cfg);
   if (steps.length === 0) return [`No failover in this update: ${plan.activeSite} stays the active.`];
   const f = plan.failover!;
-  return [
+  const from = plan.sites.find((s) => s.name === f.from);
+  const lines = [
     `Failover ${f.from} -> ${f.to} (${steps.length} steps):`,
     ...steps.map((s, i) => `  ${i + 1}. ${s.name}: ${s.words}`),
   ];
+  // Said before anything runs, so the way out is on screen if the old active stops answering.
+  if (from?.fenced) {
+    const target = { ...(from.config.context ? { context: from.config.context } : {}), ...(from.config.kubeconfig && !isInlineKubeconfig(from.config.kubeconfig) ? { kubeconfigPath: from.config.kubeconfig } : {}) };
+    lines.push(`If a call to ${f.from} fails or times out: ${oldActiveTimeoutMessage(f.from, "the fence", cfg.tsb.fenceTimeoutSeconds, target).split("\n").slice(1).join(" ")}`);
+  }
+  return lines;
 }
