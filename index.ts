@@ -10,7 +10,7 @@ import { controlPlaneValues } from "./lib/values";
 import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/dnsPlan";
 import { describePlan, failoverSteps } from "./lib/failoverSteps";
 import { oldActiveLimits } from "./lib/oldActiveLimits";
-import { SIGNING_KEY_SECRET } from "./lib/names";
+import { MIN_PULUMI_CLI, SIGNING_KEY_SECRET } from "./lib/names";
 import {
   ADMIN_PASSWORD_NAME, FLOATING_DNS_NAME, HISTORY_REFERENCE_NAME, PKI_NAME, STANDBY_ACCOUNT_RESOURCE, promotionName,
 } from "./lib/resourceNames";
@@ -25,6 +25,7 @@ import { failoverPreflight, kubeAccessOf, readSecretData, siteProvider } from ".
 import { logStep } from "./components/progress";
 
 async function main() {
+  await requireCli();
   const cfg = loadConfig();
   const plan = await planWithHistory(cfg);
   for (const line of describePlan(plan, cfg)) void pulumi.log.info(line);
@@ -188,6 +189,16 @@ function logProgress(plan: SetPlan, cfg: ReturnType<typeof loadConfig>, r: {
   if (r.verification) logStep(named("verify"), [r.gate], r.verification, (r.verification as unknown as { summary: pulumi.Output<string> }).summary);
   logStep(named("move floating name"), [r.verification ?? r.gate], r.dns.floatingRecord);
   for (const cut of r.cuts) logStep(named("cut"), [r.dns.propagated], cut);
+}
+
+/** Stops at once, with the fix, when the CLI is older than the program needs (the engine answers the check). */
+async function requireCli(): Promise<void> {
+  try {
+    await pulumi.runtime.requirePulumiVersion(`>=${MIN_PULUMI_CLI}`);
+  } catch (e) {
+    throw new pulumi.RunError(`This program needs Pulumi CLI ${MIN_PULUMI_CLI} or newer (${e instanceof Error ? e.message : String(e)}). ` +
+      `Fix: upgrade the CLI (https://www.pulumi.com/docs/install/), then check with pulumi version`);
+  }
 }
 
 /** Plans the set against the last successful run's `history` output (a reference to this same stack). */

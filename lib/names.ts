@@ -12,3 +12,9 @@ export const SIGNING_KEY_SECRET = "iam-signing-key";
 export const JWKS_SECRET = "tsb-iam-jwks";
 export const STANDBY_SA_SECRET = "tsb-standby-sa";
 export const ANNOTATION_PREFIX = "tsb-ha.tetrate.io";
+/**
+ * The oldest Pulumi CLI the program runs with: the version of the @pulumi/pulumi SDK it pins (the CLI
+ * should be at least as new as the SDK). Older CLIs silently ignore `replacementTrigger` (engine support:
+ * pulumi/pulumi#20850/#20936, late 2025), which the rebuild relies on.
+ */
+export const MIN_PULUMI_CLI = "3.248.0";
