@@ -5,10 +5,11 @@
 //
 // Proposed config (the lead decides; docs/adoption-design.md):
 //   sites.<s>.adopt: { release: "<helm release name>", namespace: "<its namespace>",
-//                      chartVersion: "<installed chart version>", step: "import" | "activate" }
+//                      chartVersion: "<installed chart version>", step: "import" | "activate",
+//                      trustBundleRolledOut?: true  (only when adoptedCa has no key) }
 //   sites.<s>.fqdn:  a NEW permanent name for the adopted MP; floatingFqdn = the host the control planes use
 //   adoptedValues (secret): `helm get values <release> -n <namespace> -o yaml`, verbatim
-//   adoptedCa (secret): { certPem, keyPem } of the CA the control planes already trust
+//   adoptedCa (secret): { certPem, keyPem? } of the CA the control planes already trust (no keyPem: new root + trust bundle)
 // History: the lead adds `adoptStep?: "import" | "activate"` to SiteHistory (lib/topology.ts) and writes
 // `adoptionStep(...).historyStep` there; the interfaces below are the structural subset this file reads.
 import { X509Certificate } from "node:crypto";
@@ -392,12 +393,20 @@ export interface AdoptConfig {
   namespace: string;
   chartVersion: string;
   step: AdoptStep;
+  /**
+   * Set only when the adopted CA's key is not available (corporate PKI): the set gets a new root, and the
+   * control planes must trust old + new (trustBundleDelta) before any leaf changes. `true` is the
+   * operator's word that every control plane runs with the bundle.
+   */
+  trustBundleRolledOut?: boolean;
 }
 
 /** The part of SetConfig the step machine reads (structural: SetConfig fits once SiteConfig has `adopt`). */
 export interface AdoptionConfigView {
   activeSite: string;
   sites: Array<{ name: string; adopt?: AdoptConfig }>;
+  /** The adopted CA's key is in config (route A); without it the set gets a new root (route B). */
+  adoptedCaKeyGiven: boolean;
 }
 
 /** The part of the `history` output it reads (SiteHistory with the proposed `adoptStep`). */
@@ -463,6 +472,11 @@ export function adoptionStep(history: AdoptionHistoryView | undefined, config: A
   }
   if (done === "import" && newOthers.length > 0) {
     throw new ConfigError(stepKey, step, `activates ${site.name} in the update that also adds ${newOthers.join(", ")}. A standby needs the active's HA block live first. ${order}`);
+  }
+  if (!config.adoptedCaKeyGiven && site.adopt.trustBundleRolledOut !== true) {
+    throw new ConfigError(`sites.${site.name}.adopt.trustBundleRolledOut`, site.adopt.trustBundleRolledOut,
+      `must be true before ${site.name} gets leaves from a new root: adoptedCa has no key, so every control plane must first trust old + new root ` +
+      `(the stack output adoptionTrustBundle: secrets.tsb.cacert, secrets.xcp.rootca, secrets.elasticsearch.cacert). Roll it out to every control plane, then set it to true`);
   }
   if (done === "import" && config.activeSite !== site.name) {
     throw new ConfigError("activeSite", config.activeSite, `must be ${site.name} while it is being made the active`);

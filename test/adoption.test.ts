@@ -326,7 +326,7 @@ describe("certificates (openssl)", () => {
 
 const adopt = (step: AdoptStep) => ({ release: "tsb-managementplane", namespace: "tsb", chartVersion: "1.10.0", step });
 const cfg = (step: AdoptStep, others: string[] = [], activeSite = "mp1"): AdoptionConfigView => ({
-  activeSite, sites: [{ name: "mp1", adopt: adopt(step) }, ...others.map((name) => ({ name }))],
+  activeSite, sites: [{ name: "mp1", adopt: adopt(step) }, ...others.map((name) => ({ name }))], adoptedCaKeyGiven: true,
 });
 const hist = (adoptStep: AdoptStep | undefined, others: string[] = []): AdoptionHistoryView => ({
   activeSite: "mp1", sites: { mp1: adoptStep ? { adoptStep } : {}, ...Object.fromEntries(others.map((o) => [o, {}])) },
@@ -344,7 +344,7 @@ describe("adoptionStep", () => {
     assert.deepEqual(second, { site: "mp1", step: "activate", importNow: false, values: "merged", issueLeaves: true, pointFloating: true, historyStep: "activate" });
     assert.equal(adoptionStep(hist("activate"), cfg("activate", ["mp2"]))?.values, "merged", "a standby joins once the activation ran");
     assert.equal(adoptionStep(hist("activate", ["mp2"]), cfg("activate", ["mp2"], "mp2"))?.step, "activate", "later failovers are the normal program's");
-    assert.equal(adoptionStep(undefined, { activeSite: "mp1", sites: [{ name: "mp1" }] }), undefined, "no adoption configured");
+    assert.equal(adoptionStep(undefined, { activeSite: "mp1", sites: [{ name: "mp1" }], adoptedCaKeyGiven: true }), undefined, "no adoption configured");
   });
 
   it("makes a skipped step an error that names the key and the order", () => {
@@ -359,8 +359,20 @@ describe("adoptionStep", () => {
     fails(() => adoptionStep(hist("activate", ["mp2"]), cfg("import", ["mp2"])), "sites.mp1.adopt.step", /while mp2 synchronises from mp1\. Remove the standby sites first/);
   });
 
+  it("without the CA key, refuses new leaves until the control planes' trust bundle is rolled out; the import needs no word", () => {
+    const noKey = (step: AdoptStep, rolledOut?: boolean): AdoptionConfigView => ({
+      ...cfg(step), adoptedCaKeyGiven: false,
+      sites: [{ name: "mp1", adopt: { ...adopt(step), ...(rolledOut === undefined ? {} : { trustBundleRolledOut: rolledOut }) } }],
+    });
+    assert.equal(adoptionStep(undefined, noKey("import"))?.step, "import");
+    for (const word of [undefined, false]) {
+      fails(() => adoptionStep(hist("import"), noKey("activate", word)), "sites.mp1.adopt.trustBundleRolledOut", /must be true before mp1 gets leaves from a new root.*Roll it out to every control plane/);
+    }
+    assert.equal(adoptionStep(hist("import"), noKey("activate", true))?.issueLeaves, true);
+  });
+
   it("refuses a second adopted site, and adopting into a set that already runs", () => {
-    const two: AdoptionConfigView = { activeSite: "mp1", sites: [{ name: "mp1", adopt: adopt("import") }, { name: "mp2", adopt: adopt("import") }] };
+    const two: AdoptionConfigView = { activeSite: "mp1", sites: [{ name: "mp1", adopt: adopt("import") }, { name: "mp2", adopt: adopt("import") }], adoptedCaKeyGiven: true };
     fails(() => adoptionStep(undefined, two), "sites.mp2.adopt", /adopts a second management plane/);
     fails(() => adoptionStep({ activeSite: "mp2", sites: { mp2: {} } }, cfg("import")), "sites.mp1.adopt", /already runs without it \(active mp2\)/);
   });
