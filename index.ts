@@ -71,15 +71,13 @@ async function main() {
     ...(activeKey ? { signingKey: activeKey } : {}),
     releaseDependsOn: [...fencePatches, ...promotion.beforeRelease],
   });
-  // Every managed serving site's front-envoy address: the API is reached there and, with
-  // dns.siteRecords: managed, the site's permanent record points at it.
-  const addresses = Object.fromEntries(plan.sites
-    .filter((s) => s.managed && (s.role === "active" || s.role === "standby"))
-    .map((s) => [s.name, s.config.address?.value ?? undefined]));
+  // With dns.siteRecords: managed, each site's permanent record points at its front envoy's address
+  // (found once its release exists, or `sites.<s>.address`), and the API is reached there before the
+  // record resolves. With external records the permanent FQDN already resolves: nothing is waited for.
   const found = new Map<string, FrontEnvoyAddress>();
-  const addressOf = (site: string, after: pulumi.Resource): pulumi.Input<string> => {
-    const configured = addresses[site];
-    if (configured) return configured;
+  const addressOf = (site: string, after: pulumi.Resource): pulumi.Input<string> | undefined => {
+    const configured = plan.sites.find((s) => s.name === site)?.config.address?.value;
+    if (configured || cfg.dns.siteRecords !== "managed") return configured;
     const f = new FrontEnvoyAddress({ site, access: access(site), timeoutSeconds: cfg.tsb.addressTimeoutSeconds }, { dependsOn: [after], ignoreChanges: ["kubeconfig", "context"] });
     found.set(site, f);
     return f.address;
@@ -87,16 +85,16 @@ async function main() {
   const activeAddress = addressOf(plan.active.name, active.release);
 
   // 3-3b. The active serves: ready gate, then its API answers with the organisation.
-  const { gate, verification, serving } = promotion.serving(active.release);
+  const { gate, verification, serving } = promotion.serving(active.release, activeAddress);
   const activeServes = [serving];
 
-  // The standby service account: from config, or made through the active's API once it serves.
-  const standbys = plan.sites.filter((s) => s.managed && s.role === "standby");
-  const account = !cfg.standbyServiceAccountJwk && standbys.length > 0
+  // The standby service account: from config, or made through the active's API once it serves. Kept
+  // while the set has more than one site, so its key stays in state for the next standby (a rebuild).
+  const account = !cfg.standbyServiceAccountJwk && plan.sites.length > 1
     ? new StandbyServiceAccount(STANDBY_ACCOUNT_RESOURCE, {
       site: plan.active.name, fqdn: plan.active.fqdn, port: cfg.tsb.frontEnvoyPort, organization: cfg.tsb.organization,
       rootCaPem: pki.rootCaCertPem, adminPassword: adminPassword.result, role: cfg.tsb.standbyRole,
-      timeoutSeconds: cfg.tsb.apiTimeoutSeconds, address: activeAddress,
+      timeoutSeconds: cfg.tsb.apiTimeoutSeconds, ...(activeAddress ? { address: activeAddress } : {}),
     }, { dependsOn: activeServes, retainOnDelete: true })
     : undefined;
   if (account) void account.note.apply((n) => n && pulumi.log.info(`standby service account: ${n}`));
@@ -132,7 +130,8 @@ async function main() {
     });
     return [site.name, mp] as const;
   }));
-  for (const s of standbys) void addressOf(s.name, others.get(s.name)!.release);
+  // Standbys, and fenced sites whose record the set keeps (their address watch changes nothing: no call).
+  for (const s of plan.sites.filter((x) => x.managed && (x.role === "standby" || x.role === "fenced"))) void addressOf(s.name, others.get(s.name)!.release);
 
   // 4. Move the floating name after the active serves; 5. cut the old front proxies one TTL after it moved.
   const dns = new FloatingDns(FLOATING_DNS_NAME, {

@@ -19,8 +19,6 @@ export interface PromotionArgs {
   access: (site: string) => KubeAccessInput;
   rootCaPem: pulumi.Input<string>;
   adminPassword: pulumi.Input<string>;
-  /** The active's front-envoy address: the API is reached there, TLS still checks the permanent FQDN. */
-  address?: pulumi.Input<string>;
   /** The fence of the old active: the replication gate reads its final WAL position after it. */
   fence: pulumi.Resource[];
 }
@@ -75,7 +73,7 @@ export class Promotion extends pulumi.ComponentResource {
   private baseline?: TsbBaseline;
 
   /** The ready gate and the API check, after the release; resolves into what "the active serves" means. */
-  public serving(release: pulumi.Resource): { gate: TsbReadyGate; verification?: TsbApiVerification; serving: pulumi.Resource } {
+  public serving(release: pulumi.Resource, address?: pulumi.Input<string>): { gate: TsbReadyGate; verification?: TsbApiVerification; serving: pulumi.Resource } {
     const { plan, cfg } = this.args;
     const site = plan.active.name;
     const promotion = plan.active.promotion ?? "install";
@@ -89,7 +87,7 @@ export class Promotion extends pulumi.ComponentResource {
       site, fqdn: plan.active.fqdn, port: cfg.tsb.frontEnvoyPort, organization: cfg.tsb.organization,
       rootCaPem: this.args.rootCaPem, adminPassword: this.args.adminPassword, promotion,
       timeoutSeconds: cfg.tsb.apiTimeoutSeconds,
-      ...(this.args.address ? { address: this.args.address } : {}),
+      ...(address ? { address } : {}),
     }, { parent: this, dependsOn: [gate] });
     return { gate, verification, serving: verification };
   }

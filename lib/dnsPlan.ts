@@ -32,12 +32,13 @@ export function siteRecords(plan: SetPlan): DnsRecordSpec[] {
 
 /**
  * With `dns.siteRecords: managed`, the permanent record of each site without `address` comes from its
- * front envoy's load-balancer address, read once the release exists. Only a site the stack manages and
- * can reach is read; a lost site's record leaves the stack (its target is a dead load balancer).
+ * front envoy's load-balancer address, read once the release exists. A fenced site keeps its record
+ * (its address watch is not run again); a lost site's record leaves the stack (its target is a dead
+ * load balancer) and comes back with its rebuild.
  */
 export function discoveredSiteRecords(plan: SetPlan, dns: SetConfig["dns"]): DiscoveredRecordSpec[] {
   if (dns.siteRecords !== "managed") return [];
   return plan.sites
-    .filter((s) => !s.config.address && s.managed && (s.role === "active" || s.role === "standby"))
+    .filter((s) => !s.config.address && s.managed && s.role !== "lost")
     .map((s) => ({ resourceName: siteRecordName(s.name), site: s.name, fqdn: s.fqdn }));
 }

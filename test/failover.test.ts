@@ -44,9 +44,9 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
       "mp2-tsb-baseline",
       "mp2-tsb-ready",
     ]);
-    // mp1's gates and its address watch leave with its active role: dynamic resources whose delete
-    // makes no call. Nothing stateful leaves.
-    assert.deepEqual(d.removed, ["mp1-api-verified", "mp1-envoy-address", "mp1-promotion", "mp1-tsb-ready"]);
+    // mp1's gates leave with its active role: dynamic resources whose delete makes no call. Nothing
+    // stateful leaves.
+    assert.deepEqual(d.removed, ["mp1-api-verified", "mp1-promotion", "mp1-tsb-ready"]);
     // dns-propagation is a timer whose trigger (the target) changes: replaced, so it waits one TTL again.
     assert.deepEqual(d.replaced, ["dns-propagation"]);
     // mp1-k8s: the fenced site's provider gets a request timeout (tsb.fenceTimeoutSeconds), in place.
