@@ -37,6 +37,7 @@
 // returns the saved state without a call (a proof of the past cannot be re-read, and a later
 // `lost` site must not break a refresh).
 import * as pulumi from "@pulumi/pulumi";
+import { baselineName, readyGateName } from "../lib/resourceNames";
 import type { KubeAccess } from "../lib/kubeAccess";
 import { sleep } from "../lib/kubeAccess";
 import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
@@ -182,7 +183,7 @@ export class TsbBaseline extends pulumi.dynamic.Resource {
   declare public readonly seen: pulumi.Output<string>;
 
   constructor(args: TsbBaselineArgs, opts?: pulumi.CustomResourceOptions) {
-    super(tsbBaselineProvider, `${args.site}-${READY_DEPLOYMENT}-baseline`, {
+    super(tsbBaselineProvider, baselineName(args.site), {
       ...commonInputs(args.site, args.promotion, args.access, args.requestTimeoutSeconds),
       observed: undefined,
       seen: undefined,
@@ -207,7 +208,7 @@ export class TsbReadyGate extends pulumi.dynamic.Resource {
   declare public readonly observation: pulumi.Output<DeploymentObservation>;
 
   constructor(args: TsbReadyGateArgs, opts?: pulumi.CustomResourceOptions) {
-    super(tsbReadyGateProvider, `${args.site}-${READY_DEPLOYMENT}-ready`, {
+    super(tsbReadyGateProvider, readyGateName(args.site), {
       ...commonInputs(args.site, args.promotion, args.access, args.requestTimeoutSeconds),
       baseline: args.baseline,
       timeoutSeconds: args.timeoutSeconds,

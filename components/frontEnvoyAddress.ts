@@ -14,6 +14,7 @@
 // break a refresh). Preview: the engine does not call Create of a dynamic provider in a preview, so
 // a new site's address (and its record's value) is unknown there.
 import * as pulumi from "@pulumi/pulumi";
+import { envoyAddressName } from "../lib/resourceNames";
 import type { KubeAccess } from "../lib/kubeAccess";
 import { sleep } from "../lib/kubeAccess";
 import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
@@ -117,7 +118,7 @@ export class FrontEnvoyAddress extends pulumi.dynamic.Resource {
   declare public readonly elapsedSeconds: pulumi.Output<number>;
 
   constructor(args: FrontEnvoyAddressArgs, opts?: pulumi.CustomResourceOptions) {
-    super(frontEnvoyAddressProvider, `${args.site}-${FRONT_ENVOY_SERVICE}-address`, {
+    super(frontEnvoyAddressProvider, envoyAddressName(args.site), {
       site: args.site,
       ...(args.access.kubeconfig !== undefined ? { kubeconfig: pulumi.secret(args.access.kubeconfig) } : {}),
       ...(args.access.context ? { context: args.access.context } : {}),

@@ -8,6 +8,7 @@ import {
   siteCertSpecs,
   type LeafSpec,
 } from "../lib/certs";
+import { COMPONENT_TYPE, certRequestName, leafCertName, leafKeyName, rootCertName, rootKeyName, type LeafPart } from "../lib/resourceNames";
 
 export interface PkiArgs {
   /** Permanent FQDN of each site, by site name. */
@@ -30,10 +31,10 @@ export class Pki extends pulumi.ComponentResource {
   public readonly sites: Record<string, SiteCerts> = {};
 
   constructor(name: string, args: PkiArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tsb-ha:index:Pki", name, {}, opts);
+    super(COMPONENT_TYPE.pki, name, {}, opts);
     // The root key and certificate outlive every site: a new root would re-trust every control plane.
-    const rootKey = new tls.PrivateKey(`${name}-root-key`, { algorithm: "RSA", rsaBits: 4096 }, { parent: this, protect: true });
-    const root = new tls.SelfSignedCert(`${name}-root`, {
+    const rootKey = new tls.PrivateKey(rootKeyName(name), { algorithm: "RSA", rsaBits: 4096 }, { parent: this, protect: true });
+    const root = new tls.SelfSignedCert(rootCertName(name), {
       privateKeyPem: rootKey.privateKeyPem,
       subject: rootCaSubject(args.organization),
       isCaCertificate: true,
@@ -44,8 +45,8 @@ export class Pki extends pulumi.ComponentResource {
 
     for (const [site, fqdn] of Object.entries(args.sites)) {
       const specs = siteCertSpecs(fqdn, args.floatingFqdn);
-      const tsbLeaf = this.leaf(`${site}-tsb`, specs.tsb, rootKey, root, args.organization);
-      const xcpLeaf = this.leaf(`${site}-xcp-central`, specs.xcp, rootKey, root, args.organization);
+      const tsbLeaf = this.leaf(site, "tsb", specs.tsb, rootKey, root, args.organization);
+      const xcpLeaf = this.leaf(site, "xcp-central", specs.xcp, rootKey, root, args.organization);
       this.sites[site] = {
         tsbCertPem: tsbLeaf.certPem,
         tsbKeyPem: tsbLeaf.keyPem,
@@ -56,15 +57,15 @@ export class Pki extends pulumi.ComponentResource {
     this.registerOutputs({ rootCaCertPem: this.rootCaCertPem });
   }
 
-  private leaf(prefix: string, spec: LeafSpec, rootKey: tls.PrivateKey, root: tls.SelfSignedCert, organization: string) {
-    const key = new tls.PrivateKey(`${prefix}-key`, { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
-    const csr = new tls.CertRequest(`${prefix}-csr`, {
+  private leaf(site: string, part: LeafPart, spec: LeafSpec, rootKey: tls.PrivateKey, root: tls.SelfSignedCert, organization: string) {
+    const key = new tls.PrivateKey(leafKeyName(site, part), { algorithm: "RSA", rsaBits: 2048 }, { parent: this });
+    const csr = new tls.CertRequest(certRequestName(site, part), {
       privateKeyPem: key.privateKeyPem,
       subject: { commonName: spec.commonName, organization },
       dnsNames: spec.dnsNames,
       uris: spec.uris,
     }, { parent: this });
-    const cert = new tls.LocallySignedCert(`${prefix}-cert`, {
+    const cert = new tls.LocallySignedCert(leafCertName(site, part), {
       certRequestPem: csr.certRequestPem,
       caPrivateKeyPem: rootKey.privateKeyPem,
       caCertPem: root.certPem,

@@ -84,6 +84,10 @@ export function siteOfReleaseResource(name: string): string | undefined {
 export const promotionName = (site: string): string => `${site}-promotion`;
 /** Failover step 1b: the promoted site has replayed what the old active wrote. */
 export const replicationGateName = (site: string): string => `${site}-replication-gate`;
+/** Deployment `tsb` as it was before the promotion (the ready gate's baseline). */
+export const baselineName = (site: string): string => `${site}-${READY_DEPLOYMENT}-baseline`;
+/** The front envoy's load-balancer address, found after the release (dns.siteRecords: managed). */
+export const envoyAddressName = (site: string): string => `${site}-envoy-address`;
 /** Failover step 3: deployment `tsb` has a ready pod, changed since before the promotion. */
 export const readyGateName = (site: string): string => `${site}-${READY_DEPLOYMENT}-ready`;
 /** Failover step 3b: the active's TSB API answers with the organisation. */

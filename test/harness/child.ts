@@ -80,6 +80,15 @@ pulumi.log.info = (msg: string, ...rest: unknown[]) => {
 };
 process.on("unhandledRejection", (e) => errors.push(e instanceof Error ? e.message : String(e)));
 
+if (input.dieBeforeResult === "exit") {
+  process.stderr.write("child: exiting on purpose before the result\n");
+  process.exit(7);
+}
+if (input.dieBeforeResult === "throw") {
+  // An error outside every handler: Node prints it and exits with code 1.
+  setTimeout(() => { throw new Error("child: thrown on purpose outside any handler"); }, 0);
+}
+
 async function run(): Promise<ChildOutput> {
   await pulumi.runtime.setMocks(
     {
@@ -135,7 +144,7 @@ async function run(): Promise<ChildOutput> {
   return result;
 }
 
-run().then(
+if (!input.dieBeforeResult) run().then(
   (r) => {
     writeFileSync(resultFile, JSON.stringify(r));
     process.exit(0);

@@ -22,6 +22,8 @@ export interface ChildInput {
   dynamicOutputs?: Record<string, Record<string, unknown>>;
   /** Fake TLS only: bump to stand for leaf certificates renewed since the last update. */
   certGeneration?: number;
+  /** Harness self-test only: the child dies this way before it reports (checks that a crash is reported). */
+  dieBeforeResult?: "exit" | "throw";
   /** "fake" (default): deterministic PEM placeholders; "openssl": real keys and certificates. */
   tls?: "fake" | "openssl";
 }
