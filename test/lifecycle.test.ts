@@ -14,7 +14,7 @@ const ha = (run: ChildOutput, s: string) => (reveal(find(run, `${s}-managementpl
 const isActive = (run: ChildOutput, s: string) => JSON.stringify(ha(run, s)).includes("exposeEmbeddedPostgresInFrontEnvoy");
 const STATEFUL = /-(managementplane|namespace|iam-signing-key|sa-jwk)$|^floating-record$|^set-root/;
 
-describe("one stack through eight updates", () => {
+describe("one stack through nine updates", () => {
   const stack = new Stack();
   const runs: Record<string, ChildOutput> = {};
   const diffs: Record<string, EngineDiff> = {};
