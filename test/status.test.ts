@@ -202,3 +202,209 @@ describe("status: decisions over recorded states", () => {
     assert.match(formatStatus(r).split("\n")[0]!, /^INCOMPLETE \(1\)/);
   });
 });
+
+/** The status table as cells by column name, per site: column bounds from the dashes under the header. */
+function tableOf(text: string): Record<string, Record<string, string>> {
+  const lines = text.split("\n");
+  const h = lines.findIndex((l) => l.startsWith("site "));
+  const dashes = lines[h + 1]!;
+  const bounds: [number, number][] = [];
+  for (const m of dashes.matchAll(/-+/g)) bounds.push([m.index, m.index + m[0].length]);
+  const cells = (l: string): string[] => bounds.map(([a, b], i) => (i === bounds.length - 1 ? l.slice(a) : l.slice(a, b)).trim());
+  const header = cells(lines[h]!);
+  const out: Record<string, Record<string, string>> = {};
+  for (const l of lines.slice(h + 2)) {
+    if (l.trim() === "") break;
+    const c = cells(l);
+    out[c[0]!] = Object.fromEntries(header.map((k, i) => [k, c[i]!]));
+  }
+  return out;
+}
+
+describe("status: the table and the lines an on-call engineer reads", () => {
+  it("one row per site: expected role, reachability, HA block, replicas, kids, replication", () => {
+    const input = agreeing();
+    input.config.sites.push({ name: "mp3", fqdn: FQDN.mp3, state: "standby" }, { name: "mp4", fqdn: "mp4.tsb.example.com", state: "lost" });
+    input.history = history("mp1", { mp1: "active", mp2: "standby", mp3: "standby", mp4: "lost" });
+    input.sites[1] = {
+      ...standbySite("mp2", FQDN.mp1),
+      replicas: { ...up, tsb: { desired: 2, ready: 1 }, envoy: "missing" },
+      jwksKids: [],
+      replication: { probe: { ...streaming(5), receiveLsn: "0/5000000", replayLsn: "0/4000000" } },
+    };
+    const noIam = Object.fromEntries(Object.entries(up).filter(([d]) => d !== "iam"));
+    input.sites.push(
+      { site: "mp3", reachable: false, unreachableReason: "dial tcp: i/o timeout", replicas: {} },
+      { site: "mp4", reachable: false, skipped: true, replicas: {} },
+    );
+    input.sites[0] = { ...activeSite("mp1"), replicas: noIam };
+    const r = decideStatus(input);
+    const text = formatStatus(r);
+    const t = tableOf(text);
+    assert.deepEqual(Object.keys(t), ["mp1", "mp2", "mp3", "mp4"]);
+    assert.deepEqual(t["mp1"], {
+      site: "mp1", expected: "active", reachable: "yes", "ha block": "active", operator: "1", tsb: "1", iam: "?", envoy: "1",
+      "signing kid": "kid-1", "jwks kids": "kid-1", replication: "primary at 0/5000100",
+    });
+    assert.equal(t["mp2"]!["ha block"], `standby <- ${FQDN.mp1}`);
+    assert.equal(t["mp2"]!["tsb"], "1/2", "ready/desired while they differ");
+    assert.equal(t["mp2"]!["envoy"], "absent");
+    assert.equal(t["mp2"]!["jwks kids"], "empty");
+    assert.equal(t["mp2"]!["replication"], `streaming, at 0/5000000, ${0x100n} bytes behind`);
+    assert.deepEqual([t["mp3"]!["reachable"], t["mp3"]!["ha block"], t["mp3"]!["signing kid"], t["mp3"]!["jwks kids"], t["mp3"]!["replication"], t["mp3"]!["tsb"]], ["NO", "?", "-", "-", "-", "?"]);
+    assert.equal(t["mp4"]!["reachable"], "not read (lost)");
+    assert.equal(t["mp4"]!["expected"], "lost");
+    assert.match(r.verdict, /^DISAGREES \(\d+\): /);
+    assert.deepEqual(
+      r.findings.map((f) => [f.kind, f.site]),
+      [["unreachable", "mp3"], ["kid-mismatch", "mp2"]],
+      "the lost site is not a finding; a deployment that could not be read is not 'down'",
+    );
+  });
+
+  it("replication cell: an error, a standby with no walreceiver and nothing received, no lag without the active's position", () => {
+    const input = agreeing();
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { error: "no ready Postgres pod" } };
+    assert.equal(tableOf(formatStatus(decideStatus(input)))["mp2"]!["replication"], "error: no ready Postgres pod");
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { role: "standby", now: NOW } } };
+    assert.equal(tableOf(formatStatus(decideStatus(input)))["mp2"]!["replication"], "no walreceiver, at nothing");
+    input.sites[0] = { ...activeSite("mp1"), replication: { probe: { role: "primary", now: NOW } } };
+    input.sites[1] = standbySite("mp2", FQDN.mp1);
+    const t = tableOf(formatStatus(decideStatus(input)));
+    assert.equal(t["mp1"]!["replication"], "primary at ?");
+    assert.equal(t["mp2"]!["replication"], "streaming, at 0/5000000");
+    input.sites[0] = { ...activeSite("mp1"), replication: { error: "x" } };
+    assert.equal(tableOf(formatStatus(decideStatus(input)))["mp2"]!["replication"], "streaming, at 0/5000000");
+  });
+
+  it("the verdict names every site with its role; the DNS lines name the answer, the TTL and the site; history and config", () => {
+    const input = agreeing();
+    const text = formatStatus(decideStatus(input));
+    const lines = text.split("\n");
+    assert.equal(lines[0], `AGREES: mp1 active, mp2 standby; ${FLOATING} -> mp1`);
+    assert.equal(lines[1], "");
+    assert.ok(lines.includes(`floating ${FLOATING}`));
+    assert.ok(lines.includes(`  DNS provider: CNAME ${FQDN.mp1} ttl 60 -> mp1`), text);
+    assert.ok(lines.includes(`  public resolver 1.1.1.1: CNAME ${FQDN.mp1}. -> mp1`), text);
+    assert.equal(lines.at(-1), "history: activeSite mp1; config: activeSite mp1");
+    assert.equal(lines[lines.indexOf(`floating ${FLOATING}`) - 1], "", "a blank line between the table and the DNS lines");
+    assert.ok(!text.includes("findings:"));
+
+    input.history = undefined;
+    input.dns = { floatingFqdn: FLOATING, provider: { error: "403 Forbidden" } };
+    const r = decideStatus(input);
+    const noHistory = formatStatus(r).split("\n");
+    assert.ok(noHistory.includes("  DNS provider: error: 403 Forbidden"));
+    assert.ok(noHistory.includes("  public resolver: not checked"));
+    assert.ok(noHistory.includes("history: none (no successful update yet); config: activeSite mp1"));
+    assert.ok(noHistory.includes("findings:"));
+    assert.ok(noHistory.includes(`  - [dns-unknown] DNS provider: could not read ${FLOATING}: 403 Forbidden`));
+    assert.equal(r.verdict, "INCOMPLETE (1): dns-unknown");
+    assert.equal(statusExitCode(r), 2);
+  });
+
+  it("an answer that names no site: dns-unknown naming the answer; A records need exactly one site", () => {
+    const input = agreeing();
+    input.dns = { floatingFqdn: FLOATING, provider: { addresses: ["10.9.9.9"], ttl: 30 }, publicResolver: { addresses: [], resolver: "8.8.8.8" }, siteAddresses: { mp1: ["10.0.0.1"], mp2: ["10.0.0.2"] } };
+    const r = decideStatus(input);
+    assert.deepEqual(r.findings.map((f) => f.message), [
+      `DNS provider: ${FLOATING} -> 10.9.9.9, which is no site's permanent FQDN`,
+      `public resolver 8.8.8.8: ${FLOATING} -> no address, which is no site's permanent FQDN`,
+    ]);
+    assert.deepEqual(r.dnsPointsAt, { provider: "?", publicResolver: "?" });
+    assert.ok(formatStatus(r).split("\n").includes("  DNS provider: 10.9.9.9 ttl 30 -> ?"));
+    // an answer listing both sites' addresses names neither; one address of a site among others names it
+    input.dns.provider = { addresses: ["10.0.0.1", "10.0.0.2"] };
+    assert.equal(decideStatus(input).dnsPointsAt.provider, "?");
+    input.dns.provider = { addresses: ["10.0.0.1", "10.9.9.9"] };
+    assert.equal(decideStatus(input).dnsPointsAt.provider, "mp1");
+    input.dns.provider = { cname: "elsewhere.example.com" };
+    assert.equal(decideStatus(input).dnsPointsAt.provider, "?");
+    input.dns = { floatingFqdn: FLOATING, publicResolver: { error: "SERVFAIL", resolver: "8.8.8.8" } };
+    assert.deepEqual(decideStatus(input).findings.map((f) => f.message), [`public resolver 8.8.8.8: could not read ${FLOATING}: SERVFAIL`]);
+  });
+
+  it("DNS on the old active names both sites and what the control planes do", () => {
+    const input = afterFailover();
+    input.dns = { floatingFqdn: FLOATING, provider: { cname: FQDN.mp1 } };
+    const [f] = decideStatus(input).findings;
+    assert.equal(f?.message, `DNS provider: ${FLOATING} still points at mp1 (CNAME ${FQDN.mp1}), not the active mp2 (${FQDN.mp2}): control planes connect to mp1`);
+  });
+
+  it("front proxy: cut only once the provider (and the public resolver, when checked) moved", () => {
+    const input = afterFailover();
+    input.sites[0] = { ...fencedSite("mp1"), replicas: { ...down, envoy: { desired: 1, ready: 1 } } };
+    input.dns = { floatingFqdn: FLOATING, provider: { cname: FQDN.mp2 } };
+    const [f] = decideStatus(input).findings;
+    assert.equal(f?.kind, "front-proxy-not-cut");
+    assert.match(f.message, /^mp1 is fenced and the floating name points at mp2, but its envoy still runs/);
+    input.dns = { floatingFqdn: FLOATING, publicResolver: { cname: FQDN.mp2, resolver: "1.1.1.1" } };
+    assert.deepEqual(kinds(input), [], "the provider was not read: not known to have moved");
+  });
+
+  it("without history: the config's active is active, every other site has its configured state", () => {
+    const input = afterFailover();
+    input.history = undefined;
+    input.config.sites[0]!.state = "fenced";
+    assert.deepEqual(decideStatus(input).expected, { mp1: "fenced", mp2: "active" });
+  });
+
+  it("the active's block, deployments and key: each named", () => {
+    const input = agreeing();
+    input.sites[0] = { ...activeSite("mp1"), haBlock: { mode: "standby", syncHost: FQDN.mp2 }, replicas: { ...up, tsb: { desired: 0, ready: 0 } }, signingKid: undefined };
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), signingKid: "kid-2", jwksKids: ["kid-1"] };
+    const f = decideStatus(input).findings;
+    assert.deepEqual(f.map((x) => x.message), [
+      "mp1 should be active but its ManagementPlane carries the standby block",
+      "mp1 is the active but tsb has no replicas",
+      "the active mp1 has no iam-signing-key kid",
+      "mp2's tsb-iam-jwks (kid-1) does not carry the signing key's kid kid-2",
+    ]);
+    assert.deepEqual(f.map((x) => x.site), ["mp1", "mp1", "mp1", "mp2"]);
+    input.sites[0] = { ...activeSite("mp1"), replicas: { ...down } };
+    assert.match(decideStatus(input).findings[0]!.message, new RegExp(`^mp1 is the active but ${OPERATOR_DEPLOYMENT}, tsb, iam, envoy have no replicas$`));
+  });
+
+  it("a standby's block, key and replication: each named", () => {
+    const input = agreeing();
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), haBlock: { mode: "active" }, signingKid: undefined, jwksKids: ["kid-1"] };
+    assert.deepEqual(decideStatus(input).findings.map((x) => x.message), [
+      "split brain: mp1 and mp2 both carry the active block with tsb/iam running; control planes may write to either. Fence the one that is not mp1 now (docs/failover.md, \"Fence by hand\")",
+      "mp2 should be a standby but its ManagementPlane carries the active block",
+      "mp2's iam-signing-key kid (none) differs from the active mp1's kid-1: tokens would be rejected after a failover to it",
+    ]);
+    input.sites[1] = { ...standbySite("mp2", `${FQDN.mp1.toUpperCase()}.`), replication: { probe: primary } };
+    assert.deepEqual(decideStatus(input).findings.map((x) => x.message), ["mp2 is not streaming from mp1: Postgres is a primary, walreceiver not running"]);
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { error: "exec denied" }, readErrors: ["deployment tsb: 403"] };
+    assert.deepEqual(decideStatus(input).findings.map((x) => x.message), ["mp2: deployment tsb: 403", "mp2: replication probe failed: exec denied"]);
+  });
+
+  it("a split brain needs tsb or iam running on both; an unreachable site of no known role says so", () => {
+    const input = agreeing();
+    input.sites[1] = { ...activeSite("mp2"), replicas: { ...down, iam: { desired: 1, ready: 1 } } };
+    assert.ok(kinds(input).includes("split-brain"));
+    input.sites[1] = { ...activeSite("mp2"), replicas: { ...down, envoy: { desired: 1, ready: 1 } } };
+    assert.ok(!kinds(input).includes("split-brain"));
+    input.sites[1] = { ...activeSite("mp2"), haBlock: undefined };
+    assert.ok(!kinds(input).includes("split-brain"));
+    input.sites[1] = { site: "mp9", reachable: false, replicas: {} };
+    assert.deepEqual(decideStatus(input).findings.map((x) => x.message), ["mp9 (unknown role) is unreachable: no answer"]);
+  });
+
+  it("a pending failover names both active sites and the runbook", () => {
+    const input = agreeing();
+    input.config.activeSite = "mp2";
+    assert.equal(decideStatus(input).findings[0]!.message, "config says activeSite mp2, the last successful update made mp1 active: a failover is pending or failed half-way (docs/failover.md)");
+  });
+
+  it("a disagreement among could-not-read findings still disagrees (exit 1, DISAGREES)", () => {
+    const input = agreeing();
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), signingKid: "kid-X", readErrors: ["deployment iam: 500"] };
+    const r = decideStatus(input);
+    assert.equal(statusExitCode(r), 1);
+    assert.equal(r.verdict, "DISAGREES (2): could-not-read mp2, kid-mismatch mp2");
+    input.sites[0] = { ...activeSite("mp1"), readErrors: ["deployment envoy: 500"] };
+    input.sites[1] = standbySite("mp2", FQDN.mp1);
+    assert.equal(decideStatus(input).verdict, "INCOMPLETE (1): could-not-read mp1");
+  });
+});
