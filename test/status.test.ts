@@ -408,3 +408,44 @@ describe("status: the table and the lines an on-call engineer reads", () => {
     assert.equal(decideStatus(input).verdict, "INCOMPLETE (1): could-not-read mp1");
   });
 });
+
+describe("status: edges of the rules", () => {
+  it("the fenced site's envoy must stay up while the public resolver still names it", () => {
+    const input = afterFailover();
+    input.sites[0] = { ...fencedSite("mp1"), replicas: { ...down, envoy: { desired: 1, ready: 1 } } };
+    input.dns.publicResolver = { cname: FQDN.mp1, resolver: "1.1.1.1" };
+    assert.deepEqual(kinds(input), ["dns-old-active"]);
+  });
+
+  it("keys are compared with the active's own snapshot wherever it sits in the list; fenced sites are not standbys", () => {
+    const input = afterFailover(); // mp2 (active) second
+    input.sites[1] = { ...activeSite("mp2"), signingKid: "kid-2", jwksKids: ["kid-2"] };
+    assert.deepEqual(kinds(input), [], "fenced mp1 keeps the old key: no finding");
+    input.config.sites[0]!.state = "standby";
+    input.history = history("mp2", { mp1: "standby", mp2: "active" });
+    input.sites[0] = standbySite("mp1", FQDN.mp2);
+    assert.deepEqual(decideStatus(input).findings.map((f) => f.message), ["mp1's iam-signing-key kid kid-1 differs from the active mp2's kid-2: tokens would be rejected after a failover to it"]);
+  });
+
+  it("an active with no snapshot (not read) gives no key finding and no crash", () => {
+    const input = agreeing();
+    input.sites = [standbySite("mp2", FQDN.mp1)];
+    assert.deepEqual(kinds(input), []);
+  });
+
+  it("a standby whose replication was not probed is not judged; one without kids is not a jwks finding", () => {
+    const input = agreeing();
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: undefined, jwksKids: undefined };
+    assert.deepEqual(kinds(input), []);
+  });
+
+  it("lists name every deployment and every site, comma-separated", () => {
+    const input = afterFailover();
+    input.sites[0] = { ...fencedSite("mp1"), replicas: { ...down, tsb: { desired: 1, ready: 1 }, iam: { desired: 0, ready: 1 } } };
+    const f = decideStatus(input).findings.find((x) => x.kind === "fenced-woken");
+    assert.match(f!.message, /^mp1 is fenced but tsb, iam run again \(replicas > 0\)/);
+    const r = decideStatus({ ...agreeing(), sites: [activeSite("mp1"), { site: "mp2", reachable: false, skipped: true, replicas: {} }] });
+    assert.match(r.verdict, /^DISAGREES \(1\): unreachable mp2$/);
+    assert.equal(decideStatus(agreeing()).verdict.split(";")[0], "AGREES: mp1 active, mp2 standby");
+  });
+});
