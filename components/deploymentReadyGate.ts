@@ -225,12 +225,18 @@ function commonInputs(site: string, promotion: pulumi.Input<string>, access: Clu
   return {
     site,
     promotion,
-    // Contents or a path: secret either way, so the state never shows contents in plain text.
-    ...(access.kubeconfig !== undefined ? { kubeconfig: pulumi.secret(access.kubeconfig) } : {}),
-    ...(access.context ? { context: access.context } : {}),
+    ...accessInputs(access),
     namespace: TSB_NAMESPACE,
     deployment: READY_DEPLOYMENT,
     requestTimeoutSeconds: requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  };
+}
+
+/** A site's cluster access as dynamic-resource inputs: contents or a path, secret either way, so the state never shows contents in plain text. */
+export function accessInputs(access: ClusterAccessArgs): pulumi.Inputs {
+  return {
+    ...(access.kubeconfig !== undefined ? { kubeconfig: pulumi.secret(access.kubeconfig) } : {}),
+    ...(access.context ? { context: access.context } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ import { sleep } from "../lib/kubeAccess";
 import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
 import { addressTimeoutMessage, frontAddress, type RecordType } from "../lib/frontAddress";
 import { CUT_DEPLOYMENTS, TSB_NAMESPACE } from "../lib/names";
-import { DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, secretKubeconfig, type ClusterAccessArgs } from "./deploymentReadyGate";
+import { DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, accessInputs, secretKubeconfig, type ClusterAccessArgs } from "./deploymentReadyGate";
 
 /** The front envoy's Service has the deployment's name (tsb-facts.md: service `envoy`). */
 export const FRONT_ENVOY_SERVICE = CUT_DEPLOYMENTS[0];
@@ -120,8 +120,7 @@ export class FrontEnvoyAddress extends pulumi.dynamic.Resource {
   constructor(args: FrontEnvoyAddressArgs, opts?: pulumi.CustomResourceOptions) {
     super(frontEnvoyAddressProvider, envoyAddressName(args.site), {
       site: args.site,
-      ...(args.access.kubeconfig !== undefined ? { kubeconfig: pulumi.secret(args.access.kubeconfig) } : {}),
-      ...(args.access.context ? { context: args.access.context } : {}),
+      ...accessInputs(args.access),
       namespace: TSB_NAMESPACE,
       service: FRONT_ENVOY_SERVICE,
       timeoutSeconds: args.timeoutSeconds ?? DEFAULT_ADDRESS_TIMEOUT_SECONDS,

@@ -22,33 +22,19 @@
 // provider_plugin.go annotateSecrets): this class adds it. `adminPassword` is kept in the state so
 // `delete` can authenticate; it is an input of the same name, so the engine re-marks it secret.
 import * as pulumi from "@pulumi/pulumi";
+import type { TsbApiTargetArgs } from "./tsbApiVerification";
 import { asText, expectStatus, fillPathTemplate, GENERATE_KEY_PATH_TEMPLATE, tsbCall, TSB_PATHS, type TsbConnection } from "../lib/tsbApi";
 import {
   accountKeyIds, decideAccountAction, hasGrant, privateKeyFromAnswer, serviceAccountFqn,
   STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE, withGrant, withoutGrant,
 } from "../lib/standbyAccount";
 
-export interface StandbyServiceAccountArgs {
-  /** The active site (whose API makes the account; the account is replicated to standbys). */
-  site: pulumi.Input<string>;
-  fqdn: pulumi.Input<string>;
-  port: pulumi.Input<number>;
-  organization: pulumi.Input<string>;
-  rootCaPem: pulumi.Input<string>;
-  /** Password of TSB user `admin` (secret). */
-  adminPassword: pulumi.Input<string>;
+/** The active's API makes the account; the account is replicated to standbys with the database. */
+export interface StandbyServiceAccountArgs extends TsbApiTargetArgs {
   /** Default `tsb-standby-sa` (the seed's name). */
   accountName?: pulumi.Input<string>;
   /** Role granted on the organisation (tsb.standbyRole). Default `rbac/org-reader` (the seed). */
   role?: pulumi.Input<string>;
-  /** Optional address to connect to instead of resolving the FQDN (e.g. the LB address before DNS exists). */
-  address?: pulumi.Input<string>;
-  /** Tries per call. Default 5. */
-  attempts?: pulumi.Input<number>;
-  /** Per-request limit in seconds (tsb.apiTimeoutSeconds). Default 30. */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** First wait between tries, doubled each time. Default 2000. */
-  backoffMs?: pulumi.Input<number>;
   /** Writes of the access policy that may hit a concurrent change (409) before giving up. Default 5. */
   conflictRetries?: pulumi.Input<number>;
   /** [guess] path of GenerateServiceAccountKey; default `<account path>:generatekey`. `{org}` and `{name}` are replaced. */

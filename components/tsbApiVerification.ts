@@ -16,7 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { asText, tsbCall, tsbUrl, TSB_PATHS, type TsbConnection } from "../lib/tsbApi";
 import { decideApiVerification } from "../lib/tsbVerify";
 
-export interface TsbApiVerificationArgs {
+/** Where and how a dynamic resource reaches a site's TSB API (shared with components/standbyServiceAccount.ts). */
+export interface TsbApiTargetArgs {
   site: pulumi.Input<string>;
   /** The site's permanent FQDN. */
   fqdn: pulumi.Input<string>;
@@ -27,8 +28,6 @@ export interface TsbApiVerificationArgs {
   rootCaPem: pulumi.Input<string>;
   /** Password of TSB user `admin` (secret). */
   adminPassword: pulumi.Input<string>;
-  /** Changes on each failover (e.g. `${previousActive}->${activeSite}` or the history entry), so the check runs again. */
-  promotion: pulumi.Input<string>;
   /** Optional address to connect to instead of resolving the FQDN (the certificate must still match the FQDN). */
   address?: pulumi.Input<string>;
   /** Tries per call (timeouts, refused connections, 5xx). Default 5. */
@@ -37,6 +36,11 @@ export interface TsbApiVerificationArgs {
   timeoutSeconds?: pulumi.Input<number>;
   /** First wait between tries, doubled each time. Default 2000. */
   backoffMs?: pulumi.Input<number>;
+}
+
+export interface TsbApiVerificationArgs extends TsbApiTargetArgs {
+  /** Changes on each failover (e.g. `${previousActive}->${activeSite}` or the history entry), so the check runs again. */
+  promotion: pulumi.Input<string>;
 }
 
 /** The inputs as the provider process receives them (plain values). */
