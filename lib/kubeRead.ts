@@ -18,11 +18,19 @@ export class KubeAccessDenied extends Error {
   }
 }
 
-/** API paths of the objects the program reads (namespaced). */
+/** API paths of the objects the program reads (a LIST with a label selector is a GET too). */
 export const kubePaths = {
   deployment: (ns: string, name: string): string => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
   service: (ns: string, name: string): string => `/api/v1/namespaces/${ns}/services/${name}`,
   secret: (ns: string, name: string): string => `/api/v1/namespaces/${ns}/secrets/${name}`,
+  /** SecretList of the namespace's Secrets whose labels match, e.g. `owner=helm,name=mp`. */
+  secretsLabelled: (ns: string, labelSelector: string): string => `/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent(labelSelector)}`,
+  serviceAccount: (ns: string, name: string): string => `/api/v1/namespaces/${ns}/serviceaccounts/${name}`,
+  clusterRole: (name: string): string => `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`,
+  clusterRoleBinding: (name: string): string => `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`,
+  customResourceDefinition: (name: string): string => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+  /** The TSB ManagementPlane CR (install.tetrate.io/v1alpha1, as scripts/onCall.ts MANAGEMENT_PLANE_PATH). */
+  managementPlane: (ns: string, name: string): string => `/apis/install.tetrate.io/v1alpha1/namespaces/${ns}/managementplanes/${name}`,
 };
 
 /**

@@ -10,8 +10,12 @@
 //    "message":"deployments.apps \"tsb\" not found","reason":"NotFound",
 //    "details":{"name":"tsb","group":"apps","kind":"deployments"},"code":404}
 // a wrong token is 401 reason "Unauthorized"; an unknown path is 404 "the server could not find
-// the requested resource". Served: GET deployments (apps/v1), services and secrets (v1) in any
-// namespace, and POST selfsubjectaccessreviews (authorization.k8s.io/v1).
+// the requested resource". Served: GET of one object and LIST (with an equality-based
+// `?labelSelector=`, answered in the API's List shape `{kind: "<Kind>List", items}`; like the real
+// server, built-in items carry no kind/apiVersion) of deployments (apps/v1), services, secrets and
+// serviceaccounts (v1) and managementplanes (install.tetrate.io/v1alpha1) in any namespace; GET of
+// cluster-scoped clusterroles/clusterrolebindings (rbac.authorization.k8s.io/v1) and
+// customresourcedefinitions (apiextensions.k8s.io/v1); POST selfsubjectaccessreviews (authorization.k8s.io/v1).
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,12 +25,18 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
-export type Kind = "deployments" | "services" | "secrets";
+export type Kind = "deployments" | "services" | "secrets" | "serviceaccounts" | "managementplanes"
+  | "clusterroles" | "clusterrolebindings" | "customresourcedefinitions";
 
-const GROUPS: Record<Kind, { prefix: string; group: string; kind: string; apiVersion: string }> = {
+const GROUPS: Record<Kind, { prefix: string; group: string; kind: string; apiVersion: string; clusterScoped?: true; custom?: true }> = {
   deployments: { prefix: "/apis/apps/v1", group: "apps", kind: "Deployment", apiVersion: "apps/v1" },
   services: { prefix: "/api/v1", group: "", kind: "Service", apiVersion: "v1" },
   secrets: { prefix: "/api/v1", group: "", kind: "Secret", apiVersion: "v1" },
+  serviceaccounts: { prefix: "/api/v1", group: "", kind: "ServiceAccount", apiVersion: "v1" },
+  managementplanes: { prefix: "/apis/install.tetrate.io/v1alpha1", group: "install.tetrate.io", kind: "ManagementPlane", apiVersion: "install.tetrate.io/v1alpha1", custom: true },
+  clusterroles: { prefix: "/apis/rbac.authorization.k8s.io/v1", group: "rbac.authorization.k8s.io", kind: "ClusterRole", apiVersion: "rbac.authorization.k8s.io/v1", clusterScoped: true },
+  clusterrolebindings: { prefix: "/apis/rbac.authorization.k8s.io/v1", group: "rbac.authorization.k8s.io", kind: "ClusterRoleBinding", apiVersion: "rbac.authorization.k8s.io/v1", clusterScoped: true },
+  customresourcedefinitions: { prefix: "/apis/apiextensions.k8s.io/v1", group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", apiVersion: "apiextensions.k8s.io/v1", clusterScoped: true },
 };
 
 /** What the next matching requests get instead of a normal answer. */
@@ -76,14 +86,18 @@ export class FakeKubeApi {
     return `https://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
   }
 
-  /** Puts (or with `undefined`, removes) an object; fills apiVersion, kind, name, namespace, uid. */
+  /**
+   * Puts (or with `undefined`, removes) an object; fills apiVersion, kind, name, namespace, uid.
+   * Cluster-scoped kinds ignore `namespace` (pass "").
+   */
   set(kind: Kind, namespace: string, name: string, obj: Record<string, unknown> | undefined): void {
-    const key = `${kind}/${namespace}/${name}`;
+    const g = GROUPS[kind];
+    const ns = g.clusterScoped ? "" : namespace;
+    const key = `${kind}/${ns}/${name}`;
     if (obj === undefined) {
       this.store.delete(key);
       return;
     }
-    const g = GROUPS[kind];
     const previous = this.store.get(key);
     const prevUid = (previous?.["metadata"] as Record<string, unknown> | undefined)?.["uid"];
     const metadata = (obj["metadata"] as Record<string, unknown> | undefined) ?? {};
@@ -91,12 +105,18 @@ export class FakeKubeApi {
       apiVersion: g.apiVersion,
       kind: g.kind,
       ...obj,
-      metadata: { name, namespace, uid: typeof prevUid === "string" ? prevUid : randomUUID(), ...metadata },
+      metadata: { name, ...(g.clusterScoped ? {} : { namespace }), uid: typeof prevUid === "string" ? prevUid : randomUUID(), ...metadata },
     });
   }
 
   get(kind: Kind, namespace: string, name: string): Record<string, unknown> | undefined {
-    return this.store.get(`${kind}/${namespace}/${name}`);
+    return this.store.get(`${kind}/${GROUPS[kind].clusterScoped ? "" : namespace}/${name}`);
+  }
+
+  /** The objects of a kind in a namespace (all namespaces for cluster-scoped kinds), in insertion order. */
+  list(kind: Kind, namespace: string): Array<Record<string, unknown>> {
+    const prefix = `${kind}/${GROUPS[kind].clusterScoped ? "" : namespace}/`;
+    return [...this.store.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
   }
 
   /** The next `count` requests (whose path matches `match`, if given) get `fault`. */
@@ -165,15 +185,20 @@ export class FakeKubeApi {
     if (req.method === "POST" && url.pathname === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
       return this.accessReview(req, res);
     }
-    const m = /^(\/apis\/apps\/v1|\/api\/v1)\/namespaces\/([^/]+)\/(deployments|services|secrets)\/([^/]+)$/.exec(url.pathname);
-    const kind = m?.[3] as Kind | undefined;
-    if (req.method !== "GET" || !m || !kind || GROUPS[kind].prefix !== m[1]) {
-      return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    const route = req.method === "GET" ? this.route(url.pathname) : undefined;
+    if (!route) return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    const { kind, ns, name } = route;
+    const g = GROUPS[kind];
+    if (name === undefined) {
+      const selector = parseLabelSelector(url.searchParams.get("labelSelector") ?? "");
+      if (!selector) return send(res, 400, status(400, "BadRequest", `unable to parse requirement: ${url.searchParams.get("labelSelector") ?? ""}`));
+      const items = this.list(kind, ns)
+        .filter((o) => selector(((o["metadata"] as Record<string, unknown> | undefined)?.["labels"] ?? {}) as Record<string, string>))
+        .map((o) => (g.custom ? o : Object.fromEntries(Object.entries(o).filter(([k]) => k !== "kind" && k !== "apiVersion"))));
+      return send(res, 200, { kind: `${g.kind}List`, apiVersion: g.apiVersion, metadata: { resourceVersion: "1" }, items });
     }
-    const [ns, name] = [m[2]!, m[4]!];
     const obj = this.get(kind, ns, name);
     if (!obj) {
-      const g = GROUPS[kind];
       const resource = g.group ? `${kind}.${g.group}` : kind;
       return send(res, 404, {
         ...status(404, "NotFound", `${resource} "${name}" not found`),
@@ -181,6 +206,21 @@ export class FakeKubeApi {
       });
     }
     send(res, 200, obj);
+  }
+
+  /** `<prefix>/namespaces/<ns>/<plural>[/<name>]` or, for cluster-scoped kinds, `<prefix>/<plural>/<name>`. */
+  private route(p: string): { kind: Kind; ns: string; name?: string } | undefined {
+    for (const [kind, g] of Object.entries(GROUPS) as Array<[Kind, (typeof GROUPS)[Kind]]>) {
+      if (!p.startsWith(`${g.prefix}/`)) continue;
+      const rest = p.slice(g.prefix.length + 1).split("/");
+      if (g.clusterScoped) {
+        if (rest.length === 2 && rest[0] === kind && rest[1]) return { kind, ns: "", name: rest[1] };
+      } else if (rest[0] === "namespaces" && rest[1] && rest[2] === kind) {
+        if (rest.length === 3) return { kind, ns: rest[1] };
+        if (rest.length === 4 && rest[3]) return { kind, ns: rest[1], name: rest[3] };
+      }
+    }
+    return undefined;
   }
 
   private accessReview(req: IncomingMessage, res: ServerResponse): void {
@@ -206,6 +246,24 @@ export class FakeKubeApi {
     entry.remaining -= 1;
     return entry.fault;
   }
+}
+
+/**
+ * An equality-based label selector (`a=b,c==d,e!=f,g,!h`, as k8s.io/apimachinery labels.Parse reads
+ * them; set-based `in`/`notin` are not needed here) as a predicate; undefined when it does not parse.
+ */
+function parseLabelSelector(text: string): ((labels: Record<string, string>) => boolean) | undefined {
+  const tests: Array<(l: Record<string, string>) => boolean> = [];
+  for (const raw of text.split(",").map((t) => t.trim()).filter((t) => t !== "")) {
+    const m = /^(!?)([A-Za-z0-9._/-]+)(?:\s*(==|=|!=)\s*([A-Za-z0-9._-]*))?$/.exec(raw);
+    if (!m) return undefined;
+    const [, not, key, op, value] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    if (not && op) return undefined;
+    if (!op) tests.push(not ? (l) => !(key in l) : (l) => key in l);
+    else if (op === "!=") tests.push((l) => l[key] !== value);
+    else tests.push((l) => l[key] === value);
+  }
+  return (labels) => tests.every((t) => t(labels));
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
