@@ -6,10 +6,13 @@
 // must name every key the program accepts, so a new config key fails here until the example shows it.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { parseConfig, type RawConfig } from "../lib/config";
+import { planAdoption } from "../lib/adoptionPlan";
 import { NAMESPACE } from "../lib/errors";
 import { makeJwk } from "./fixtures";
 
@@ -30,10 +33,70 @@ const KUBECONFIG = [
   "contexts: [{name: example, context: {cluster: example, user: example}}]",
 ].join("\n");
 
-/** A stand-in for a decrypted secret, by key path (`standbyServiceAccountJwk`, `kubeconfigs.mp2`). */
+/**
+ * What an adopted install's `helm get values <release> -n tsb -o yaml` prints, in the shape of
+ * tetratelabs/tsb-helm-install-demos examples/managementplane_values_example.yaml (user-supplied
+ * certificates, LDAP and Postgres credentials, TSB's self-signed issuer for cluster intermediates).
+ * The examples' `tsb.*` must agree with it (lib/adoptionConfig.ts compares image.tag, image.registry,
+ * spec.organization and the front-envoy port): version 1.12.4, registry registry.example.com/tetrate,
+ * organization tetrate, port 443.
+ */
+const ADOPTED_VALUES = [
+  "image:",
+  "  registry: registry.example.com/tetrate",
+  "  tag: 1.12.4",
+  "secrets:",
+  "  ldap:",
+  "    binddn: cn=admin,dc=tetrate,dc=io",
+  "    bindpassword: example-ldap-password",
+  "  postgres:",
+  "    password: example-postgres-password",
+  "    username: tsb",
+  "  tsb:",
+  "    adminPassword: example-admin-password",
+  "    cert: <old tsb-certs PEM>",
+  "    key: <old tsb-certs key>",
+  "  xcp:",
+  "    autoGenerateCerts: false",
+  "    central:",
+  "      cert: <old xcp-central PEM>",
+  "      key: <old xcp-central key>",
+  "    rootca: <old root CA PEM>",
+  "spec:",
+  "  certIssuer:",
+  "    clusterIntermediateCAs: {}",
+  "    selfSigned: {}",
+  "  components:",
+  "    frontEnvoy:",
+  "      port: 443",
+  "  hub: registry.example.com/tetrate",
+  "  organization: tetrate",
+].join("\n");
+
+/** The CA the control planes trust: a real one (the validation checks that certPem is a CA and keyPem its key). */
+let adoptedCa: { certPem: string; keyPem: string } | undefined;
+function exampleCa(): { certPem: string; keyPem: string } {
+  if (adoptedCa) return adoptedCa;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "examples-ca-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/O=Example/CN=Example Root CA",
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], { cwd: dir, stdio: "pipe" });
+    adoptedCa = { certPem: fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), keyPem: fs.readFileSync(path.join(dir, "ca.key"), "utf8") };
+    return adoptedCa;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A stand-in for a decrypted secret, by key path (`standbyServiceAccountJwk`, `kubeconfigs.mp2`, `adoptedCa.certPem`). */
 function secretValue(keyPath: string): string {
   if (keyPath === "standbyServiceAccountJwk") return makeJwk();
   if (/^kubeconfigs\.[a-z0-9-]+$/.test(keyPath)) return KUBECONFIG;
+  if (keyPath === "adoptedValues") return ADOPTED_VALUES;
+  if (keyPath === "adoptedCa") return JSON.stringify(exampleCa());
+  if (keyPath === "adoptedCa.certPem") return exampleCa().certPem;
+  if (keyPath === "adoptedCa.keyPem") return exampleCa().keyPem;
   throw new Error(`no stand-in for the secret ${NAMESPACE}:${keyPath}: add one to test/examples.test.ts`);
 }
 
@@ -156,6 +219,21 @@ describe("example stack files", () => {
     for (const where of ["top", "site", "dns", "tsb"] as const) {
       const missing = allowedKeys(raw, secretKeys, where).filter((k) => !shown[where].includes(k));
       assert.deepEqual(missing, [], `Pulumi.example.yaml does not show these ${where}-level keys: add each, commented with a one-line explanation`);
+    }
+  });
+
+  it("there is an adoption example that is a valid first update: one site at step import, its record imported, secrets set", () => {
+    const adopting = files.map((f) => ({ f, ...programConfig(fs.readFileSync(path.join(ROOT, f), "utf8")) }))
+      .filter(({ raw }) => Object.values(JSON.parse(raw["sites"] ?? "{}") as Record<string, { adopt?: unknown }>).some((s) => s.adopt));
+    assert.ok(adopting.length > 0, "no example sets sites.<s>.adopt");
+    for (const { f, raw, secretKeys } of adopting) {
+      const { config } = parseConfig(raw, secretKeys);
+      assert.ok(secretKeys.has("adoptedValues") && secretKeys.has("adoptedCa"), `${f}: adoptedValues and adoptedCa are set as secrets`);
+      // No history yet: the step machine must accept the file as the stack's first update.
+      const plan = planAdoption(config, undefined);
+      assert.ok(plan, f);
+      assert.equal(plan.decision.step, "import", `${f}: the first update imports`);
+      assert.ok(plan.importIds?.floatingRecord.includes(config.floatingFqdn), `${f}: the floating name's live record is imported`);
     }
   });
 
