@@ -34,7 +34,8 @@ for (const method of ["registerResource", "readResource"] as const) {
     const monitor = this as { newUrn(parent: string, type: string, name: string): string };
     const timeouts = req.getCustomtimeouts?.();
     const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
-    pending = { kind: method === "readResource" ? "read" : "register", urn };
+    const serialized = (method === "readResource" ? req.getProperties?.() : req.getObject?.())?.toJavaScript() ?? {};
+    pending = { kind: method === "readResource" ? "read" : "register", urn, inputs: serialized };
     registrations.push({
       kind: method === "readResource" ? "read" : "register",
       type: req.getType(),
@@ -44,7 +45,8 @@ for (const method of ["registerResource", "readResource"] as const) {
       custom: method === "readResource" ? true : (req.getCustom?.() ?? false),
       provider: req.getProvider() || undefined,
       id: req.getId?.() || undefined,
-      inputs: (method === "readResource" ? req.getProperties?.() : req.getObject?.())?.toJavaScript() ?? {},
+      importId: req.getImportid?.() || undefined,
+      inputs: serialized,
       dependencies: req.getDependenciesList(),
       protect: req.getProtect?.() ?? false,
       retainOnDelete: req.getRetainondelete?.() ?? false,
@@ -103,6 +105,7 @@ async function run(): Promise<ChildOutput> {
           if (key in result.state) result.state[key] = { [SECRET_SIG]: SECRET_VALUE, value: result.state[key] };
         }
         if (target) target.state = result.state;
+        if (target && request.imported) target.imported = request.imported;
         return result;
       },
       call: (args) => {

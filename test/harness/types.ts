@@ -26,6 +26,14 @@ export interface ChildInput {
   dieBeforeResult?: "exit" | "throw";
   /** "fake" (default): deterministic PEM placeholders; "openssl": real keys and certificates. */
   tls?: "fake" | "openssl";
+  /**
+   * What exists outside the stack and can be imported, by "<type> <import id>": the inputs the
+   * provider's Read hands the engine for it (e.g. a helm Release: name, namespace, chart, values =
+   * the stored user values, version, timeout; test/harness/mockState.ts cites the source).
+   */
+  importable?: Record<string, Record<string, unknown>>;
+  /** The state of the last update by URN (inputs and outputs as saved): what a `same` step keeps. */
+  previousStates?: Record<string, { inputs: unknown; state: unknown; importId?: string }>;
 }
 
 export interface Registration {
@@ -49,6 +57,12 @@ export interface Registration {
   additionalSecretOutputs: string[];
   replacementTrigger?: unknown;
   customTimeouts?: { create: string; update: string } | undefined;
+  /** The `import` option's ID, when the program asked to import the resource. */
+  importId?: string | undefined;
+  /** For an import: the inputs the provider read (the engine's "old" side of the import's diff). */
+  imported?: Record<string, unknown>;
+  /** Set by test/harness/engine.ts Stack: the inputs the state holds after the update (ignoreChanges applied). */
+  stateInputs?: unknown;
   /** Components: what they passed to registerOutputs (serialized). */
   outputs?: unknown;
   /** Custom resources: the state the mocked provider returned (what policies and the next run see). */
