@@ -4,6 +4,7 @@ import { ConfigError, describe, NAMESPACE } from "./errors";
 import { isDnsLabel, isDnsName, isIp, ipFamily } from "./dnsNames";
 import { parseStandbyJwk } from "./jwk";
 import { isInlineKubeconfig } from "./kubeAccess";
+import { parseAdoptionSecrets, parseSiteAdoption, type AdoptionSecrets, type SiteAdoption } from "./adoptionConfig";
 
 export const SITE_STATES = ["standby", "fenced", "lost"] as const;
 export type SiteState = (typeof SITE_STATES)[number];
@@ -26,6 +27,8 @@ export interface SiteConfig {
   address?: { value: string; kind: "A" | "AAAA" | "CNAME" };
   /** Rebuild generation; raising it reinstalls the site as a fresh standby. */
   rebuild: number;
+  /** A hand-installed management plane this stack takes over (docs/adopting.md). */
+  adopt?: SiteAdoption;
 }
 
 export const SITE_RECORD_MODES = ["external", "managed"] as const;
@@ -67,6 +70,8 @@ export interface SetConfig {
   replication: ReplicationConfig;
   /** The JWK JSON (plain text here; loadConfig wraps it as a secret before any resource sees it). */
   standbyServiceAccountJwk?: string;
+  /** Installed values and CA of the adopted site (plain here; components wrap them as secrets). */
+  adoption?: AdoptionSecrets;
 }
 
 export interface ParsedConfig {
@@ -77,11 +82,11 @@ export interface ParsedConfig {
 /** Raw config values as Pulumi stores them: strings, objects as JSON text. */
 export type RawConfig = Record<string, string | undefined>;
 
-export const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild"];
+export const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild", "adopt"];
 export const DNS_KEYS = ["provider", "zoneId", "ttl", "siteRecords"];
 export const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds", "verifyApi", "standbyRole", "apiTimeoutSeconds", "fenceTimeoutSeconds", "addressTimeoutSeconds"];
 export const REPLICATION_KEYS = ["catchUpTimeoutSeconds", "maxLostContactSeconds", "acceptDataLoss"];
-export const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "replication", "standbyServiceAccountJwk", "kubeconfigs"];
+export const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "replication", "standbyServiceAccountJwk", "kubeconfigs", "adoptedValues", "adoptedCa"];
 
 export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
   const warnings: string[] = [];
@@ -129,6 +134,7 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
 
   const dns = parseDns(raw, warnings);
   const tsb = parseTsb(raw);
+  const adoption = parseAdoption(raw, secretKeys, sites, dns.provider, tsb);
 
   // Optional: without it the program makes the standby service account through the active's TSB API.
   const jwkRaw = raw["standbyServiceAccountJwk"];
@@ -144,7 +150,23 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
 
   const config: SetConfig = { activeSite, domain, floatingFqdn, sites, dns, tsb, replication };
   if (standbyServiceAccountJwk !== undefined) config.standbyServiceAccountJwk = standbyServiceAccountJwk;
+  if (adoption) config.adoption = adoption;
   return { config, warnings };
+}
+
+/** `sites.<s>.adopt` (one site at most) and the secrets that go with it (lib/adoptionConfig.ts). */
+function parseAdoption(raw: RawConfig, secretKeys: ReadonlySet<string>, sites: SiteConfig[], provider: DnsProvider, tsb: SetConfig["tsb"]): AdoptionSecrets | undefined {
+  const entries = JSON.parse(raw["sites"] ?? "{}") as Record<string, Record<string, unknown>>;
+  for (const site of sites) {
+    const adopt = parseSiteAdoption(site.name, entries[site.name]?.["adopt"], provider);
+    if (adopt) site.adopt = adopt;
+  }
+  const adopting = sites.filter((s) => s.adopt);
+  if (adopting.length > 1) {
+    throw new ConfigError(`sites.${adopting[1]!.name}.adopt`, "(set)", `adopts a second management plane beside ${adopting[0]!.name}. ` +
+      "Allowed: one adopted site per set (a set has one database); the others join as standbys");
+  }
+  return parseAdoptionSecrets(raw, secretKeys, adopting[0]?.name, tsb);
 }
 
 function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
@@ -161,7 +183,7 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     }
     const entry = obj[name] ?? {};
     if (!isPlainObject(entry)) {
-      throw new ConfigError(`sites.${name}`, entry, "is not an object. Allowed: {context, kubeconfig, fqdn, state, address, rebuild}");
+      throw new ConfigError(`sites.${name}`, entry, "is not an object. Allowed: {context, kubeconfig, fqdn, state, address, rebuild, adopt}");
     }
     for (const k of Object.keys(entry)) {
       if (!SITE_KEYS.includes(k)) {

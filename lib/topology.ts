@@ -4,6 +4,10 @@
 // with the new config. Without history (first run) nothing is refused that config validation allows.
 import { ConfigError, NAMESPACE, describe } from "./errors";
 import type { SetConfig, SiteConfig } from "./config";
+import type { AdoptStep, SanSet } from "./adoption";
+
+/** SANs kept from an adopted site's live certificates, per leaf. */
+export interface AdoptedSans { tsb: SanSet; xcp: SanSet }
 
 export type Role = "active" | "standby" | "fenced" | "lost";
 export type HaMode = "active" | "standby";
@@ -21,6 +25,10 @@ export interface SiteHistory {
   gated: boolean;
   /** Active only: the promotion that made it active ("mp1->mp2", or "install"); keys its gates. */
   promotion?: string;
+  /** Adopted site: the last adoption step that succeeded (lib/adoptionPlan.ts). */
+  adoptStep?: AdoptStep;
+  /** Adopted site: SANs of the live leaves it had when it was adopted; its new leaves keep them. */
+  adoptSans?: AdoptedSans;
 }
 
 export interface SetHistory {
@@ -107,6 +115,7 @@ export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
       detached: !s.managed,
       gated: s.readyGate,
       ...(s.promotion ? { promotion: s.promotion } : {}),
+      ...adoptionFacts(previous?.sites[s.name]),
     };
   }
   const plan: SetPlan = { activeSite: cfg.activeSite, active, floatingFqdn: cfg.floatingFqdn, sites, history };
@@ -217,8 +226,34 @@ export function parseHistory(value: unknown): SetHistory | undefined {
       detached: r["detached"] === true,
       gated: r["gated"] === true,
       ...(typeof r["promotion"] === "string" ? { promotion: r["promotion"] } : {}),
+      ...parseAdoptionFacts(r, name, value),
     };
   }
   if (!sites[v["activeSite"]]) throw new HistoryError(value, `names activeSite ${v["activeSite"]}, which has no site entry`);
   return { activeSite: v["activeSite"], sites };
+}
+
+/** What an adopted site's history carries forward: the step it reached and the SANs it kept. */
+function adoptionFacts(prev: SiteHistory | undefined): Pick<SiteHistory, "adoptStep" | "adoptSans"> {
+  return { ...(prev?.adoptStep ? { adoptStep: prev.adoptStep } : {}), ...(prev?.adoptSans ? { adoptSans: prev.adoptSans } : {}) };
+}
+
+function parseAdoptionFacts(r: Record<string, unknown>, name: string, whole: unknown): Pick<SiteHistory, "adoptStep" | "adoptSans"> {
+  const out: Pick<SiteHistory, "adoptStep" | "adoptSans"> = {};
+  const step = r["adoptStep"];
+  if (step !== undefined) {
+    if (step !== "import" && step !== "activate") throw new HistoryError(whole, `gives site ${name} the adoption step ${describe(step)}`);
+    out.adoptStep = step;
+  }
+  const sans = r["adoptSans"];
+  if (sans !== undefined) {
+    const isList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+    const field = (v: unknown, k: string): unknown => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined);
+    const isSet = (v: unknown): v is SanSet => isList(field(v, "dnsNames")) && isList(field(v, "ipAddresses")) && isList(field(v, "uris"));
+    const tsb = field(sans, "tsb");
+    const xcp = field(sans, "xcp");
+    if (!isSet(tsb) || !isSet(xcp)) throw new HistoryError(whole, `gives site ${name} SANs that are not {tsb, xcp} name lists`);
+    out.adoptSans = { tsb, xcp };
+  }
+  return out;
 }
