@@ -5,7 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { loadConfig, toRunError } from "./lib/loadConfig";
-import { parseHistory, planSet, type SetPlan } from "./lib/topology";
+import { parseHistory, planSet, type AdoptedSans, type SetHistory, type SetPlan } from "./lib/topology";
+import { planAdoption, type AdoptionPlan } from "./lib/adoptionPlan";
+import { trustBundleDelta } from "./lib/adoption";
 import { controlPlaneValues } from "./lib/values";
 import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/dnsPlan";
 import { describePlan, failoverSteps } from "./lib/failoverSteps";
@@ -23,19 +25,32 @@ import { FrontEnvoyAddress } from "./components/frontEnvoyAddress";
 import { StandbyServiceAccount } from "./components/standbyServiceAccount";
 import { failoverPreflight, kubeAccessOf, readSecretData, siteProvider } from "./components/clusterAccess";
 import { logStep } from "./components/progress";
+import { runAdoptionPreflight } from "./components/adoptionPreflight";
 
 async function main() {
   await requireCli();
   const cfg = loadConfig();
-  const plan = await planWithHistory(cfg);
+  const { plan, adoption } = await planWithHistory(cfg);
+  // Adopting a hand-installed MP: the read-only preflight runs before anything is registered (also in
+  // preview), and the SANs of its live leaves are recorded for every later update (docs/adopting.md).
+  const kept = adoption ? await adoptionSans(cfg, plan, adoption) : undefined;
   for (const line of describePlan(plan, cfg)) void pulumi.log.info(line);
+  if (adoption) void pulumi.log.info(`adopting ${adoption.site}: step ${adoption.decision.step}${adoption.importIds ? " (imports its namespace, release and the floating record, protected)" : ""}`);
 
+  const adoptedCa = cfg.adoption?.ca;
   const pki = new Pki(PKI_NAME, {
     sites: Object.fromEntries(cfg.sites.map((s) => [s.name, s.fqdn])),
     floatingFqdn: cfg.floatingFqdn,
     organization: cfg.tsb.organization,
+    // Route A: the CA the control planes already trust signs every leaf, and no root is made.
+    ...(adoptedCa?.keyPem ? { ca: { certPem: adoptedCa.certPem, keyPem: pulumi.secret(adoptedCa.keyPem) } } : {}),
+    ...(adoption && !adoption.decision.issueLeaves ? { skip: [adoption.site] } : {}),
+    ...(adoption && kept ? { kept: { [adoption.site]: kept } } : {}),
   });
-  const adminPassword = new random.RandomPassword(ADMIN_PASSWORD_NAME, { length: 32, special: false });
+  // An adopted MP keeps its admin password (TSB's login); a new set gets one of its own.
+  const adminPassword = cfg.adoption
+    ? { result: pulumi.secret(cfg.adoption.adminPassword) }
+    : new random.RandomPassword(ADMIN_PASSWORD_NAME, { length: 32, special: false });
 
   // Only reachable sites get a provider: nothing is registered or read on a lost site. A fenced site's
   // calls are bounded: a sick old active must not hold the failover.
@@ -62,12 +77,21 @@ async function main() {
   const promotion = new Promotion(promotionName(plan.active.name), {
     plan, cfg, access, rootCaPem: pki.rootCaCertPem, adminPassword: adminPassword.result, fence: fencePatches,
   });
-  const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight };
+  const installed = cfg.adoption && adoption ? { installed: { values: cfg.adoption.values, adoptedSite: adoption.site } } : {};
+  const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight, ...installed };
+  const adoptedRelease = (site: string) => adoption?.site === site ? {
+    adopted: {
+      release: adoption.release, namespace: adoption.namespace, verbatim: adoption.decision.values === "verbatim",
+      ...(adoption.importIds ? { importIds: { namespace: adoption.importIds.namespace, release: adoption.importIds.release } } : {}),
+    },
+  } : {};
+  const certsOf = (site: string) => (pki.sites[site] ? { certs: pki.sites[site] } : {});
   const active = new ManagementPlane(plan.active.name, {
     ...common,
     site: plan.active,
     provider: provider(plan.active.name),
-    certs: pki.sites[plan.active.name]!,
+    ...certsOf(plan.active.name),
+    ...adoptedRelease(plan.active.name),
     ...(activeKey ? { signingKey: activeKey } : {}),
     releaseDependsOn: [...fencePatches, ...promotion.beforeRelease],
   });
@@ -84,9 +108,14 @@ async function main() {
   };
   const activeAddress = addressOf(plan.active.name, active.release);
 
-  // 3-3b. The active serves: ready gate, then its API answers with the organisation.
-  const { gate, verification, serving } = promotion.serving(active.release, activeAddress);
+  // 3-3b. The active serves: ready gate, then its API answers with the organisation. An adopted MP in
+  // step import is left exactly as it runs: nothing to prove, and its leaves do not name its new FQDN yet.
+  const importing = adoption?.decision.values === "verbatim";
+  const { gate, verification, serving } = importing ? { gate: active.release, verification: undefined, serving: active.release } : promotion.serving(active.release, activeAddress);
   const activeServes = [serving];
+  if (adoption?.preflight && active.changedPaths) {
+    void active.changedPaths.apply((p) => p.length > 0 && pulumi.log.info(`${plan.active.name}: values differ from the installed ones at ${p.join(", ")} (every other installed value stays)`));
+  }
 
   // The standby service account: from config, or made through the active's API once it serves. Kept
   // while the set has more than one site, so its key stays in state for the next standby (a rebuild).
@@ -117,7 +146,8 @@ async function main() {
       ...common,
       site,
       provider: provider(site.name),
-      certs: pki.sites[site.name]!,
+      ...certsOf(site.name),
+      ...adoptedRelease(site.name),
       ...(site.copies && signingKey ? { signingKey } : {}),
       ...(jwk && site.role === "standby" ? { standbyJwk: jwk } : {}),
       releaseDependsOn: site.role === "standby" ? activeServes : [],
@@ -147,6 +177,7 @@ async function main() {
       }),
     ],
     after: activeServes,
+    ...(adoption && (adoption.importIds || importing) ? { floatingImport: { ...(adoption.importIds ? { id: adoption.importIds.floatingRecord } : {}), keepLive: importing } } : {}),
   });
   const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.propagated]));
 
@@ -156,6 +187,13 @@ async function main() {
   // failed update (which still saves the outputs it resolved) keeps the last good history.
   const done = [dns.floatingRecord, ...cuts, serving, ...[active, ...others.values()].map((mp) => mp.release)].map((r) => r.urn);
   const afterEveryStep = <T>(value: T): pulumi.Output<T> => pulumi.all([...done, preflight]).apply(() => value);
+  // Trust-bundle route (adopted CA without its key): control planes must trust the old CA and the new root.
+  const bundled = adoptedCa && !adoptedCa.keyPem;
+  const trustedByControlPlanes = bundled ? pki.rootCaCertPem.apply((root) => `${adoptedCa.certPem.trim()}\n${root.trim()}\n`) : pki.rootCaCertPem;
+  const adoptionOutputs = adoption ? {
+    adoption: { site: adoption.site, step: adoption.decision.step, changedValuePaths: active.changedPaths ?? [] },
+    ...(bundled ? { adoptionTrustBundle: pki.rootCaCertPem.apply((root) => trustBundleDelta(adoptedCa.certPem, root)) } : {}),
+  } : {};
   return {
     // Outputs that say who serves resolve only once every failover step has: after a refused or failed
     // update they keep the last good values (the engine keeps outputs that did not resolve: pulumi/pulumi#15754).
@@ -163,7 +201,8 @@ async function main() {
     floatingFqdn: plan.floatingFqdn,
     sites: afterEveryStep(Object.fromEntries(plan.sites.map((s) => [s.name, { role: s.role, fqdn: s.fqdn, syncHost: s.syncHost ?? null }]))),
     rootCaCertPem: pki.rootCaCertPem,
-    controlPlaneValues: pki.rootCaCertPem.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca)),
+    controlPlaneValues: trustedByControlPlanes.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca)),
+    ...adoptionOutputs,
     adminPassword: pulumi.secret(adminPassword.result),
     /**
      * Read back by the next run's guards (lib/topology.ts). Never secret: its content is not, and the
@@ -200,8 +239,20 @@ async function requireCli(): Promise<void> {
   }
 }
 
+/** The adopted site's SANs (recorded, or read by the preflight), and its step in the next run's history. */
+async function adoptionSans(cfg: ReturnType<typeof loadConfig>, plan: SetPlan, adoption: AdoptionPlan): Promise<AdoptedSans | undefined> {
+  const read = adoption.preflight ? await runAdoptionPreflight(cfg, adoption) : undefined;
+  const kept = adoption.recordedSans ?? read;
+  const entry = plan.history.sites[adoption.site];
+  if (entry) {
+    entry.adoptStep = adoption.decision.historyStep;
+    if (kept) entry.adoptSans = kept;
+  }
+  return kept;
+}
+
 /** Plans the set against the last successful run's `history` output (a reference to this same stack). */
-async function planWithHistory(cfg: ReturnType<typeof loadConfig>): Promise<SetPlan> {
+async function planWithHistory(cfg: ReturnType<typeof loadConfig>): Promise<{ plan: SetPlan; adoption?: AdoptionPlan }> {
   const self = new pulumi.StackReference(HISTORY_REFERENCE_NAME, {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
@@ -209,7 +260,9 @@ async function planWithHistory(cfg: ReturnType<typeof loadConfig>): Promise<SetP
     // getOutputDetails, not getOutputValue: a history an older version saved as a secret must still be
     // readable (getOutputValue throws for a secret output; @pulumi/pulumi stackReference.ts).
     const details = await self.getOutputDetails("history");
-    return planSet(cfg, parseHistory(details.value ?? details.secretValue));
+    const history: SetHistory | undefined = parseHistory(details.value ?? details.secretValue);
+    const adoption = planAdoption(cfg, history);
+    return { plan: planSet(cfg, history), ...(adoption ? { adoption } : {}) };
   } catch (e) {
     throw toRunError(e);
   }

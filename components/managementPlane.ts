@@ -5,7 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { SetConfig } from "../lib/config";
 import type { SitePlan } from "../lib/topology";
-import { managementPlaneValues } from "../lib/values";
+import { managementPlaneValues, type SiteSecretsPem } from "../lib/values";
+import { adoptedSiteValues } from "../lib/adoptionPlan";
+import type { Values } from "../lib/adoption";
 import { RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/names";
 import { COMPONENT_TYPE, namespaceName, releaseResourceName, signingKeyCopyName, standbyJwkSecretName } from "../lib/resourceNames";
 import type { SiteCerts } from "./pki";
@@ -27,7 +29,8 @@ export interface ManagementPlaneArgs {
   site: SitePlan;
   tsb: SetConfig["tsb"];
   provider: k8s.Provider;
-  certs: SiteCerts;
+  /** The site's leaves; an adopted site has none before its activate step (it keeps its live ones). */
+  certs?: SiteCerts;
   rootCaCertPem: pulumi.Input<string>;
   adminPassword: pulumi.Input<string>;
   /** `data` and `type` of the active's `iam-signing-key` (base64 values), when this site holds a copy. */
@@ -45,10 +48,26 @@ export interface ManagementPlaneArgs {
   preflight: pulumi.Output<string>;
   /** Rejects when this standby cannot follow the new active's timeline (the replication gate's report). */
   canFollow?: pulumi.Output<string>;
+  /** An adopted set: every site's values start from the installed ones (lib/adoptionPlan.ts). */
+  installed?: { values: Values; adoptedSite: string };
+  /** This is the adopted site (docs/adopting.md). */
+  adopted?: AdoptedRelease;
+}
+
+export interface AdoptedRelease {
+  /** The installed release's name and namespace: another name would be a second install. */
+  release: string;
+  namespace: string;
+  /** Step import: the installed values exactly, and no input the import cannot read back. */
+  verbatim: boolean;
+  /** `import` IDs, in the update that imports. */
+  importIds?: { namespace: string; release: string };
 }
 
 export class ManagementPlane extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
+  /** Adopted set: the value paths this update gives the release that the installed values lack or differ in. */
+  public readonly changedPaths?: pulumi.Output<string[]>;
 
   constructor(name: string, args: ManagementPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     // The role is recorded on the component (policies read it); it changes no child's name.
@@ -61,9 +80,19 @@ export class ManagementPlane extends pulumi.ComponentResource {
 
     if (!site.managed) throw new pulumi.ResourceError(`site ${site.name} is not managed by this stack`, this);
 
+    const adopted = args.adopted;
+    // The adopted namespace and release are taken as they are, and protected: a delete would uninstall a
+    // management plane that control planes depend on.
+    const owned = adopted ? { ...keep, protect: true } : keep;
     const namespace = new k8s.core.v1.Namespace(namespaceName(site.name), {
-      metadata: { name: TSB_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "tsb-ha" } },
-    }, keep);
+      metadata: adopted ? { name: adopted.namespace } : { name: TSB_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "tsb-ha" } },
+    }, {
+      ...owned,
+      ...(adopted?.importIds ? { import: adopted.importIds.namespace } : {}),
+      // The import reads the live labels, annotations and spec as inputs (pulumi-kubernetes
+      // provider/pkg/provider/provider.go Read, readFromCluster); the program owns none of them.
+      ...(adopted ? { ignoreChanges: ["metadata", "spec"] } : {}),
+    });
     const ns = namespace.metadata.name;
     const prerequisites: pulumi.Resource[] = [namespace];
 
@@ -84,31 +113,52 @@ export class ManagementPlane extends pulumi.ComponentResource {
       }, { ...keep, ...(syncing ? {} : { ignoreChanges: ["stringData", "data"] }) }));
     }
 
-    const values = pulumi
-      .all([args.certs.tsbCertPem, args.certs.tsbKeyPem, args.certs.xcpCertPem, args.certs.xcpKeyPem, args.rootCaCertPem, args.adminPassword])
-      .apply(([tsbCert, tsbKey, xcpCert, xcpKey, rootCa, adminPassword]) =>
-        managementPlaneValues(site, args.tsb, { tsbCert, tsbKey, xcpCert, xcpKey, rootCa, adminPassword }));
+    const { values, changedPaths } = this.values(args);
+    this.changedPaths = changedPaths;
 
     this.release = new k8s.helm.v3.Release(releaseResourceName(site.name), {
-      name: RELEASE_NAME,
+      name: adopted?.release ?? RELEASE_NAME,
       namespace: ns,
       chart: "managementplane",
       version: args.tsb.version,
       repositoryOpts: { repo: args.tsb.chartRepo },
       values: pulumi.secret(values),
-      // Constant text; carrying the preflight (and, on a standby, the follow check) stops the release
-      // before it is sent when either fails.
-      description: pulumi.all([args.preflight, args.canFollow ?? "ok"]).apply(() => `tsb-ha management plane, site ${site.name}`),
-      timeout: 900,
+      // Step import sends only what the import reads back (helm_release.go importRelease: name,
+      // namespace, chart, values, version; timeout 300 by default), so the chart repository, which Helm
+      // does not store, is the only difference. The preflight already ran, before any registration.
+      ...(adopted?.verbatim ? {} : {
+        // Constant text; carrying the preflight (and, on a standby, the follow check) stops the release
+        // before it is sent when either fails.
+        description: pulumi.all([args.preflight, args.canFollow ?? "ok"]).apply(() => `tsb-ha management plane, site ${site.name}`),
+        timeout: 900,
+      }),
     }, {
-      ...keep,
+      ...owned,
       dependsOn: [...keep.dependsOn, ...prerequisites, ...(args.releaseDependsOn ?? [])],
       // A fenced site's release gets no helm upgrade for any reason (a renewed certificate, a version,
       // registry or port change): an upgrade would start its operator, which restarts tsb and iam.
       ...(site.fenced ? { ignoreChanges: RELEASE_INPUTS } : {}),
+      // An import writes the stored values into state before the program's secret marking applies to them.
+      ...(adopted ? { additionalSecretOutputs: ["values"] } : {}),
+      ...(adopted?.importIds ? { import: adopted.importIds.release } : {}),
     });
 
     // Stack policies see a component's outputs, not its inputs: register the identity as outputs too.
     this.registerOutputs(identity);
+  }
+
+  /** The release's values: the program's own, or (adopted set) the installed ones with this site's block and leaves. */
+  private values(args: ManagementPlaneArgs): { values: pulumi.Output<Values>; changedPaths?: pulumi.Output<string[]> } {
+    const { site, installed } = args;
+    if (args.adopted?.verbatim && installed) return { values: pulumi.output(installed).apply((i) => i.values as Values), changedPaths: pulumi.output([]) };
+    const certs = args.certs;
+    if (!certs) throw new pulumi.ResourceError(`site ${site.name} has no leaf certificates`, this);
+    const pem = pulumi
+      .all([certs.tsbCertPem, certs.tsbKeyPem, certs.xcpCertPem, certs.xcpKeyPem, args.rootCaCertPem, args.adminPassword])
+      .apply(([tsbCert, tsbKey, xcpCert, xcpKey, rootCa, adminPassword]): SiteSecretsPem => ({ tsbCert, tsbKey, xcpCert, xcpKey, rootCa, adminPassword }));
+    if (!installed) return { values: pem.apply((p) => managementPlaneValues(site, args.tsb, p)) };
+    const change = pem.apply((p) => adoptedSiteValues(installed.values, site, installed.adoptedSite, args.tsb, p));
+    // Paths only (never values): not secret, so the preview can print them.
+    return { values: change.apply((c) => c.values), changedPaths: pulumi.unsecret(change.apply((c) => c.changedPaths)) };
   }
 }

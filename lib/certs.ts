@@ -15,6 +15,8 @@ export interface LeafSpec {
   commonName: string;
   dnsNames: string[];
   uris: string[];
+  /** IP SANs: only an adopted site's leaves have them (kept from its live certificates). */
+  ipAddresses?: string[];
   allowedUses: string[];
   validityPeriodHours: number;
   earlyRenewalHours: number;
