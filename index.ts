@@ -7,6 +7,7 @@ import * as random from "@pulumi/random";
 import { loadConfig, toRunError } from "./lib/loadConfig";
 import { parseHistory, planSet, type AdoptedSans, type SetHistory, type SetPlan } from "./lib/topology";
 import { planAdoption, type AdoptionPlan } from "./lib/adoptionPlan";
+import { describeAdoption } from "./lib/adoptionSteps";
 import { trustBundleDelta } from "./lib/adoption";
 import { controlPlaneValues } from "./lib/values";
 import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/dnsPlan";
@@ -35,7 +36,7 @@ async function main() {
   // preview), and the SANs of its live leaves are recorded for every later update (docs/adopting.md).
   const kept = adoption ? await adoptionSans(cfg, plan, adoption) : undefined;
   for (const line of describePlan(plan, cfg)) void pulumi.log.info(line);
-  if (adoption) void pulumi.log.info(`adopting ${adoption.site}: step ${adoption.decision.step}${adoption.importIds ? " (imports its namespace, release and the floating record, protected)" : ""}`);
+  if (adoption) for (const line of describeAdoption(adoption, cfg)) void pulumi.log.info(line);
 
   const adoptedCa = cfg.adoption?.ca;
   const pki = new Pki(PKI_NAME, {

@@ -136,7 +136,8 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
   it("step import again changes nothing; the history records the step", () => {
     assert.equal(changes(stack.log[1]!.diff), 0, JSON.stringify(stack.log[1]!.diff));
     assert.equal(stack.log[1]!.diff.imported, undefined, "the same import ID is in state: the engine does not import again");
-    assert.ok(runs["import again"]!.infos.some((l) => /adopting mp1: step import/.test(l)));
+    assert.ok(runs["import again"]!.infos.some((l) => /^Adopting mp1, step import: imports Namespace tsb, Release tsb\/tsb-managementplane/.test(l)));
+    assert.ok(runs["import"]!.infos.some((l) => l.includes("Next: set tsb-ha:sites.mp1.adopt.step activate")));
   });
 
   it("a back-out of step import (the three deleted from state) can import again in the same stack", async () => {

@@ -1,0 +1,45 @@
+// The preview's adoption lines: what this update does and the next step, per step and CA route.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { describeAdoption } from "../lib/adoptionSteps";
+import type { AdoptionPlan } from "../lib/adoptionPlan";
+import type { SetConfig } from "../lib/config";
+
+const cfg = (keyPem: string | undefined): SetConfig => ({
+  activeSite: "mp1", domain: "acme.example.com", floatingFqdn: "tsb.acme.example.com",
+  sites: [{ name: "mp1", fqdn: "mp1.acme.example.com", state: "standby", rebuild: 0,
+    adopt: { release: "tsb-managementplane", namespace: "tsb", step: "import", floatingRecord: { type: "A" } } }],
+  dns: { provider: "route53", zoneId: "Z1", ttl: 30, siteRecords: "external" },
+  tsb: { version: "1.10.0", registry: "r", organization: "acme", chartRepo: "https://x", frontEnvoyPort: 443, readyTimeoutSeconds: 600,
+    verifyApi: true, standbyRole: "rbac/org-reader", apiTimeoutSeconds: 30, fenceTimeoutSeconds: 120, addressTimeoutSeconds: 600 },
+  replication: { catchUpTimeoutSeconds: 120, maxLostContactSeconds: 300 },
+  adoption: { values: {}, ca: { certPem: "ca", ...(keyPem ? { keyPem } : {}) }, adminPassword: "pw" },
+});
+const plan = (step: "import" | "activate", over: Partial<AdoptionPlan> = {}): AdoptionPlan => ({
+  site: "mp1", release: "tsb-managementplane", namespace: "tsb", preflight: true,
+  decision: { site: "mp1", step, importNow: step === "import", values: step === "import" ? "verbatim" : "merged", issueLeaves: step === "activate", pointFloating: step === "activate", historyStep: step },
+  ...(step === "import" ? { importIds: { namespace: "tsb", release: "tsb/tsb-managementplane", floatingRecord: "Z1_tsb.acme.example.com_A" } } : {}),
+  ...over,
+});
+
+describe("describeAdoption", () => {
+  it("step import names what is imported, the expected diff and the next step (CA key given)", () => {
+    const [what, expected, next] = describeAdoption(plan("import"), cfg("key"));
+    assert.match(what!, /^Adopting mp1, step import: imports Namespace tsb, Release tsb\/tsb-managementplane \(the installed values and chart 1\.10\.0\) and the floating record tsb\.acme\.example\.com \(A\)/);
+    assert.match(expected!, /3 imports; on the release at most repositoryOpts/);
+    assert.match(next!, /set tsb-ha:sites\.mp1\.adopt\.step activate .*after mp1\.acme\.example\.com resolves/);
+  });
+
+  it("without the CA key, the next step is the trust bundle roll-out", () => {
+    const next = describeAdoption(plan("import"), cfg(undefined))[2]!;
+    assert.match(next, /adoptionTrustBundle .*trustBundleRolledOut true and tsb-ha:sites\.mp1\.adopt\.step activate/);
+  });
+
+  it("step activate names the CA, the record's move and the TTL; once done it says nothing", () => {
+    const [what, next] = describeAdoption(plan("activate"), cfg("key"));
+    assert.match(what!, /new leaves from the adopted CA .*floating record tsb\.acme\.example\.com \(A\) becomes a CNAME to it, in place, TTL 30/);
+    assert.match(next!, /add the standby sites/);
+    assert.match(describeAdoption(plan("activate"), cfg(undefined))[0]!, /from the new root/);
+    assert.deepEqual(describeAdoption(plan("activate", { preflight: false }), cfg("key")), []);
+  });
+});
