@@ -71,7 +71,11 @@ export class ManagementPlane extends pulumi.ComponentResource {
 
   constructor(name: string, args: ManagementPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     // The role is recorded on the component (policies read it); it changes no child's name.
-    const identity = { site: args.site.name, role: args.site.role, fqdn: args.site.fqdn };
+    // `adopted`: "as-installed" while an adopted MP keeps its installed values (step import), then "managed".
+    const identity = {
+      site: args.site.name, role: args.site.role, fqdn: args.site.fqdn,
+      ...(args.adopted ? { adopted: args.adopted.verbatim ? "as-installed" : "managed" } : {}),
+    };
     super(COMPONENT_TYPE.managementPlane, name, identity, opts);
     const { site, provider } = args;
     // Nothing here ever deletes an object from a cluster: a resource that leaves the program (a lost

@@ -54,7 +54,8 @@ export class Pki extends pulumi.ComponentResource {
         xcpKeyPem: xcpLeaf.keyPem,
       };
     }
-    this.registerOutputs({ rootCaCertPem: this.rootCaCertPem });
+    // `ca` tells the policy pack where the set's CA comes from: "adopted" has no self-signed root in the stack.
+    this.registerOutputs({ rootCaCertPem: this.rootCaCertPem, ca: args.ca ? "adopted" : "own" });
   }
 
   /** The set's own root: its key and certificate outlive every site (a new root would re-trust every control plane). */

@@ -53,6 +53,7 @@ export const TYPES = {
   certRequest: "tls:index/certRequest:CertRequest",
   locallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
   selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
+  pki: COMPONENT_TYPE.pki,
 } as const;
 export const TTL_MAX = 300;
 export const TTL_RECOMMENDED = 60;
@@ -98,6 +99,8 @@ export interface SiteView {
   /** Permanent FQDN: the ManagementPlane's `fqdn`, else the commonName of the site's front-envoy CSR. */
   fqdn?: string;
   fenced: boolean;
+  /** An adopted MP that still runs with its installed values (adoption step import): checked by its own preflight. */
+  asInstalled?: boolean;
 }
 
 export interface SetView {
@@ -126,6 +129,7 @@ export function setView(resources: PolicyResource[]): SetView {
       const s = site(str(r.props["site"]) ?? r.name);
       s.role = str(r.props["role"]);
       s.fqdn = dnsName(r.props["fqdn"]) ?? s.fqdn;
+      if (r.props["adopted"] === "as-installed") s.asInstalled = true;
     } else if (r.type === TYPES.siteFence) {
       site(str(r.props["site"]) ?? r.name).fenced = true;
     } else if (r.type === TYPES.release && siteOfReleaseResource(r.name) !== undefined) {
@@ -196,7 +200,8 @@ export function singleActive(level: EnforcementLevel = "mandatory"): StackValida
     level, (v, report) => {
       const live = serving(v);
       const actives = live.filter((s) => hasActive(s.release)).sort((a, b) => a.name.localeCompare(b.name));
-      if (live.length > 0 && actives.length === 0) {
+      // Adoption step import: the installed MP serves as it always has; it gets the active block at activate.
+      if (live.length > 0 && actives.length === 0 && !live.some((s) => s.asInstalled)) {
         report(`No serving management plane carries the active block (spec.highAvailability.active); serving: ${list(live.map((s) => s.name))}. ` +
           "Nothing exposes its embedded Postgres: standbys cannot synchronise and control planes have no active to write to.");
       } else if (actives.length > 1) {
@@ -271,7 +276,8 @@ export function oneRootCa(level: EnforcementLevel = "mandatory"): StackValidatio
     "Every site's certificates come from the set's one root CA: secrets.xcp.autoGenerateCerts is false in every release, " +
     "and every LocallySignedCert is signed by the single self-signed CA certificate that the releases trust.",
     level, (v, report) => {
-      const releases = [...v.sites.values()].flatMap((s) => (s.release ? [{ site: s.name, release: s.release }] : []));
+      // An adopted MP in step import runs its installed values and certificates: the preflight checked their CA.
+      const releases = [...v.sites.values()].flatMap((s) => (s.release && !s.asInstalled ? [{ site: s.name, release: s.release }] : []));
       for (const { site, release } of releases) {
         const auto = at(release.props, "values", "secrets", "xcp", "autoGenerateCerts");
         if (auto !== false) {
@@ -280,6 +286,22 @@ export function oneRootCa(level: EnforcementLevel = "mandatory"): StackValidatio
         }
       }
       const roots = [...v.byName.values()].filter((r) => r.type === TYPES.selfSignedCert && r.props["isCaCertificate"] === true);
+      // An adopted set's CA is the one its control planes already trust, given in config: no root in the stack.
+      const adoptedCa = [...v.byName.values()].find((r) => r.type === TYPES.pki && r.props["ca"] === "adopted");
+      if (adoptedCa && roots.length === 0) {
+        const caPem = str(adoptedCa.props["rootCaCertPem"]);
+        for (const cert of [...v.byName.values()].filter((r) => r.type === TYPES.locallySignedCert)) {
+          if (str(cert.props["caCertPem"]) !== caPem) {
+            report(`Certificate ${cert.name} is signed by a CA other than the adopted CA: control planes trust only that CA, so they would reject this management plane.`, cert.urn);
+          }
+        }
+        for (const { site, release } of releases) {
+          if (str(at(release.props, "values", "secrets", "xcp", "rootca")) !== caPem) {
+            report(`The release of ${site} sets secrets.xcp.rootca to something other than the adopted CA: its XCP central would not trust the certificates of the set.`, release.urn);
+          }
+        }
+        return;
+      }
       if (roots.length !== 1) {
         report(`The stack has ${roots.length} self-signed CA certificates (${list(roots.map((r) => r.name))}); it needs exactly one root CA ` +
           "for every management plane, never one per instance (instances drift apart when one rotates).");
@@ -307,7 +329,7 @@ export function certsCoverFloatingFqdn(level: EnforcementLevel = "mandatory"): S
     "list the site's permanent FQDN and the floating FQDN as DNS names.",
     level, (v, report) => {
       if (!v.floatingFqdn) return; // floating-points-at-active reports a missing floating record
-      const managed = [...v.sites.values()].filter((s) => s.release || s.role);
+      const managed = [...v.sites.values()].filter((s) => (s.release || s.role) && !s.asInstalled);
       for (const s of managed) {
         for (const part of LEAF_PARTS) {
           const name = certRequestName(s.name, part);

@@ -23,6 +23,9 @@ import { find, has, isSecretValue, reveal, type ChildOutput } from "./harness/ru
 import { FakeKubeApi } from "./harness/fakeKubeApi";
 import { seedAdoptedCluster, type AdoptedCluster } from "./harness/adoptedCluster";
 import { leafPaths, sansOf, pemCertificates, type Values } from "../lib/adoption";
+import { policyResources, remediate, stackArgs, validate } from "./harness/policyResources";
+import { allPolicies, secretsStaySecret } from "../policy/policies";
+import type { StackValidationPolicy } from "@pulumi/policy";
 
 const ZONE = "Z0123456789";
 const LIVE_FLOATING_IP = "203.0.113.10";
@@ -227,6 +230,42 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     assert.ok(!d.updated.includes("mp1-managementplane") && !d.replaced.includes("mp1-managementplane"), JSON.stringify(d));
     assert.ok(d.created.includes("mp2-managementplane"));
     assert.ok(!run.infos.some((l) => l.startsWith("mp1: values differ")), "no adoption line once the steps are done");
+  });
+});
+
+describe("the policy pack over an adopted set", () => {
+  it("finds nothing at any step, and nothing secret to remediate (adopted values, CA key, admin password)", async () => {
+    const api = await FakeKubeApi.start({ context: "mp1" });
+    try {
+      const c = seedAdoptedCluster(api);
+      const stack = new Stack({ secretKeys: ["adoptedValues", "adoptedCa"] });
+      const stackPolicies = allPolicies().filter((p): p is StackValidationPolicy => "validateStack" in p);
+      for (const [step, sites] of [["import", {}], ["activate", {}], ["activate", { mp2: { context: "mp2" } }]] as const) {
+        const cfg = config(c, api, { step, sites });
+        const run = await stack.up(step, cfg, { importable: importable(c) });
+        assert.deepEqual(run.errors, [], step);
+        const args = stackArgs(policyResources(run, { config: cfg }));
+        const violations = (await Promise.all(stackPolicies.map((p) => validate(p, args)))).flat();
+        assert.deepEqual(violations, [], `${step}${"mp2" in sites ? " + mp2" : ""}`);
+        for (const r of run.registrations) assert.equal(await remediate(secretsStaySecret(), r), undefined, `${step}: ${r.name}`);
+        if (step === "activate" && !("mp2" in sites)) {
+          // The same set with mp1's front-envoy leaf signed by another CA: one-root-ca fires on it, alone.
+          const other = structuredClone(run);
+          for (const reg of other.registrations.filter((r) => r.name === "mp1-tsb-cert")) {
+            for (const side of ["inputs", "state"] as const) {
+              const v = reveal(reg[side]) as Record<string, unknown>;
+              v["caCertPem"] = c.liveXcpCertPem;
+              reg[side] = v;
+            }
+          }
+          const vs = (await Promise.all(stackPolicies.map((p) => validate(p, stackArgs(policyResources(other, { config: cfg })))))).flat();
+          assert.deepEqual(vs.map((x) => x.policy), ["one-root-ca"]);
+          assert.match(vs[0]!.message, /mp1-tsb-cert is signed by a CA other than the adopted CA/);
+        }
+      }
+    } finally {
+      await api.close();
+    }
   });
 });
 
