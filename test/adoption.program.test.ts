@@ -94,6 +94,10 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     runs["activate"] = await stack.up("activate", config(c, api, { step: "activate" }), extra);
     runs["activate again"] = await stack.up("activate again", config(c, api, { step: "activate" }), extra);
     runs["add mp2"] = await stack.up("add mp2", config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } } }), extra);
+    const failover = config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } } });
+    failover["activeSite"] = "mp2";
+    ((failover["sites"] as Values)["mp1"] as Values)["state"] = "fenced";
+    runs["fail over to mp2"] = await stack.up("fail over to mp2", failover, extra);
     console.log(stack.log.map((l) => `${l.step}: ${changes(l.diff)} changes (${Object.keys(l.diff.imported ?? {}).length} imported, ${l.diff.created.length} created, ${l.diff.updated.length} updated, ${l.diff.replaced.length} replaced)`).join("\n"));
   });
   after(async () => { await api.close(); });
@@ -230,6 +234,19 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     assert.ok(!d.updated.includes("mp1-managementplane") && !d.replaced.includes("mp1-managementplane"), JSON.stringify(d));
     assert.ok(d.created.includes("mp2-managementplane"));
     assert.ok(!run.infos.some((l) => l.startsWith("mp1: values differ")), "no adoption line once the steps are done");
+  });
+
+  it("fail over mp1 -> mp2: mp2 gets the active block over the installed values, the adopted release stays untouched, the name moves", () => {
+    const run = runs["fail over to mp2"]!;
+    const d = stack.log[5]!.diff;
+    const spec = releaseValues(run, "mp2")["spec"] as Values;
+    assert.deepEqual(spec["highAvailability"], { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
+    assert.deepEqual(spec["identityProvider"], (c.values["spec"] as Values)["identityProvider"], "the installed identity provider on the new active");
+    assert.ok(!d.updated.includes("mp1-managementplane") && !d.replaced.includes("mp1-managementplane"), "the fenced adopted release gets no upgrade");
+    assert.deepEqual(find(run, "mp1-managementplane").ignoreChanges.includes("values"), true);
+    assert.equal((reveal(find(run, "mp1-managementplane").inputs) as Values)["name"], c.release, "still the installed release name");
+    assert.deepEqual((reveal(find(run, "floating-record").inputs) as Values)["records"], ["mp2.acme.example.com"]);
+    for (const name of ["mp1-namespace", "mp1-managementplane", "floating-record"]) assert.ok(!d.replaced.includes(name) && !d.removed.includes(name), name);
   });
 });
 
