@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import {
-  adoptionImportIds, adoptionPreflight, adoptionStep, chainsTo, dnsNameCovers, floatingRecordImportId, leafPaths, mergeAdoptedValues,
+  adoptionImportIds, adoptionPreflight, adoptionStep, chainsTo, changedLeafPaths, deepMerge, dnsNameCovers, floatingRecordImportId, leafPaths, mergeAdoptedValues,
   ownershipCommands, parseHelmValues, sansToKeep, standbyValuesFromExisting, trustBundleDelta,
   type AdoptionConfigView, type AdoptionHistoryView, type AdoptStep, type RecordedAdoptionState, type Refusal, type Values,
 } from "../lib/adoption";
@@ -69,6 +69,50 @@ describe("parseHelmValues", () => {
       assert.throws(() => parseHelmValues(bad), (e: unknown) => e instanceof ConfigError && e.message.startsWith("tsb-ha:adoptedValues"), bad);
     }
   });
+
+  it("tells which output was given and the command for the right one, showing the value only as a placeholder", () => {
+    const message = (text: string): string => { try { parseHelmValues(text, "sites.mp1.adoptedValues"); } catch (e) { assert.ok(e instanceof ConfigError); return e.message; } return assert.fail(text); };
+    const cases: Array<[string, RegExp]> = [
+      [`USER-SUPPLIED VALUES:\n${yaml.dump(idpValues)}`, /plain `helm get values` output/],
+      ["a: [", /is not YAML or JSON/],
+      ["- a\n- b", /is not a map of values.*`spec`/],
+    ];
+    for (const [text, what] of cases) {
+      const m = message(text);
+      assert.match(m, /^tsb-ha:sites\.mp1\.adoptedValues /, m);
+      assert.match(m, what);
+      assert.ok(m.includes("[secret]") && !m.includes("- a") && !m.includes("USER-SUPPLIED"), m);
+      if (!/not a map/.test(m)) assert.ok(m.includes("helm get values <release> -n <namespace> -o yaml"), m);
+    }
+  });
+
+  it("accepts values that only mention the plain output's header, and keeps date-like and merge-key text as written", () => {
+    assert.deepEqual(parseHelmValues('note: "copied from USER-SUPPLIED VALUES: above"\n'), { note: "copied from USER-SUPPLIED VALUES: above" });
+    // A YAML timestamp or merge key must not turn into a Date or a merged map: it goes back to Helm as it was stored.
+    assert.deepEqual(parseHelmValues("image:\n  tag: 2024-01-01\nbase: &b {x: 1}\nother:\n  <<: *b\n"), { image: { tag: "2024-01-01" }, base: { x: 1 }, other: { "<<": { x: 1 } } });
+  });
+});
+
+describe("values trees (leafPaths, changedLeafPaths, deepMerge)", () => {
+  it("names list items by index and keeps empty maps and lists as leaves, so a removed empty block is reported", () => {
+    const tree = { a: { b: [1, { c: "x" }], e: [] }, m: {}, n: null };
+    assert.deepEqual([...leafPaths(tree)], [["a.b[0]", 1], ["a.b[1].c", "x"], ["a.e", []], ["m", {}], ["n", null]]);
+    assert.deepEqual([...leafPaths({})], [], "an empty root map has no leaves");
+    assert.deepEqual(changedLeafPaths(tree, { a: { b: [1, { c: "y" }], e: [] }, n: null }), ["a.b[1].c", "m"]);
+    assert.deepEqual(changedLeafPaths({ l: [1, 2] }, { l: [1] }), ["l[1]"]);
+    assert.deepEqual(changedLeafPaths({ l: [] }, { l: [], k: {} }), ["k"]);
+  });
+
+  it("deepMerge merges maps key by key and replaces lists and scalars whole, without touching its inputs", () => {
+    const base = { a: { keep: 1, list: [1, 2, 3], over: "old" }, b: "scalar" };
+    const overlay = { a: { list: [9], over: "new", add: true }, b: { now: "map" } };
+    const before = structuredClone(base);
+    const merged = deepMerge(base, overlay);
+    assert.deepEqual(merged, { a: { keep: 1, list: [9], over: "new", add: true }, b: { now: "map" } });
+    assert.deepEqual(base, before);
+    (merged["a"] as Values)["keep"] = 2;
+    assert.equal(base.a.keep, 1);
+  });
 });
 
 describe("mergeAdoptedValues (step activate)", () => {
@@ -97,6 +141,9 @@ describe("mergeAdoptedValues (step activate)", () => {
       assert.equal(at(values, "secrets.xcp.central.key"), CERTS.xcpKey);
       assert.equal(at(values, "secrets.xcp.rootca"), CERTS.rootCa);
       assert.equal(at(values, "secrets.xcp.autoGenerateCerts"), false);
+      assert.equal(at(values, "secrets.keep"), true, `${name}: chart-made secrets (iam-signing-key) are kept`);
+      assert.equal(at(values, "secrets.tsb.key"), CERTS.tsbKey);
+      assert.equal(at(values, "secrets.xcp.central.cert"), CERTS.xcpCert);
       const all = new Set([...leafPaths(existing).keys(), ...leafPaths(values).keys()]);
       const differ = [...all].filter((p) => JSON.stringify(at(existing, p)) !== JSON.stringify(at(values, p))).sort();
       assert.deepEqual(changedPaths, differ, name);
@@ -138,6 +185,25 @@ describe("standbyValuesFromExisting (step add standby)", () => {
     }
     assert.deepEqual(at(standbyValuesFromExisting(idpValues, STANDBY, CERTS).values, "spec.identityProvider"), idpValues.spec.identityProvider);
     assert.deepEqual(at(standbyValuesFromExisting(idpValues, STANDBY, CERTS).values, "spec.tokenIssuer"), idpValues.spec.tokenIssuer);
+  });
+
+  it("works from installs that set few values: no secrets, no xcp or central block, no spec", () => {
+    const own = { tsb: { cert: CERTS.tsbCert, key: CERTS.tsbKey }, xcp: { autoGenerateCerts: false, central: { cert: CERTS.xcpCert, key: CERTS.xcpKey }, rootca: CERTS.rootCa } };
+    const shapes: Values[] = [
+      { spec: { hub: "registry.example.com/tsb", organization: "acme" } },
+      { secrets: { tsb: { adminPassword: "<admin-password>" } } },
+      { secrets: { xcp: { autoGenerateCerts: true }, postgres: { password: "<db-password>" } } },
+      { secrets: { tsb: "<odd>", xcp: { central: "<odd>" } }, image: { tag: "1.10.0" } },
+    ];
+    for (const existing of shapes) {
+      const { values } = standbyValuesFromExisting(existing, STANDBY, CERTS);
+      assert.deepEqual(at(values, "secrets.tsb.cert"), own.tsb.cert, JSON.stringify(existing));
+      assert.deepEqual(at(values, "secrets.xcp"), own.xcp, JSON.stringify(existing));
+      assert.deepEqual(at(values, "spec.highAvailability"), STANDBY);
+      for (const [p, v] of leafPaths(existing)) {
+        if (!under(p, [...ACTIVATE_MAY_CHANGE, "secrets.tsb", "secrets.xcp"])) assert.deepEqual(at(values, p), v, p);
+      }
+    }
   });
 });
 
@@ -188,6 +254,24 @@ describe("certificates (openssl)", () => {
     writeFileSync(path.join(dir, "forged.ext"), `subjectAltName=DNS:${FLOATING}\nauthorityKeyIdentifier=none\nsubjectKeyIdentifier=none\n`);
     openssl("x509", "-req", "-in", "forged.csr", "-CA", "impostor.crt", "-CAkey", "impostor.key", "-CAcreateserial", "-out", "forged.crt", "-days", "30", "-extfile", "forged.ext");
     pem["forged"] = read("forged.crt");
+    // Same key as the intermediate, another name, signed by the adopted CA: openssl does not take it as the leaf's issuer.
+    openssl("req", "-new", "-key", "inter.key", "-subj", "/CN=renamed", "-out", "renamed.csr");
+    openssl("x509", "-req", "-in", "renamed.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "renamed.crt", "-days", "30", "-extfile", "inter.ext");
+    pem["viaRenamed"] = makeLeaf("via-inter", "inter", FLOATING, [`DNS:${FLOATING}`]) + read("renamed.crt");
+    // Two CAs cross-signed by each other: a bundle that loops and never reaches the adopted CA.
+    for (const x of ["loopA", "loopB"]) {
+      openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${x}.key`, "-out", `${x}0.crt`, "-days", "30", "-subj", `/CN=${x}`, "-addext", "basicConstraints=critical,CA:TRUE");
+      openssl("req", "-new", "-key", `${x}.key`, "-subj", `/CN=${x}`, "-out", `${x}.csr`);
+    }
+    for (const [x, by] of [["loopA", "loopB"], ["loopB", "loopA"]] as const) {
+      openssl("x509", "-req", "-in", `${x}.csr`, "-CA", `${by}0.crt`, "-CAkey", `${by}.key`, "-CAcreateserial", "-out", `${x}.crt`, "-days", "30", "-extfile", "inter.ext");
+    }
+    pem["loop"] = read("loopA.crt") + read("loopB.crt");
+    // URIs that differ only in case (paths are case-sensitive) and one with a comma (node prints it quoted).
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "uris.key", "-out", "uris.csr", "-subj", "/CN=uris");
+    writeFileSync(path.join(dir, "uris.ext"), `subjectAltName=@alt\n[alt]\nURI.1=spiffe://xcp.tetrate.io/Central\nURI.2=spiffe://xcp.tetrate.io/a,b\nDNS.1=${PERMANENT.toUpperCase()}\n`);
+    openssl("x509", "-req", "-in", "uris.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "uris.crt", "-days", "30", "-extfile", "uris.ext");
+    pem["uris"] = read("uris.crt");
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -223,6 +307,14 @@ describe("certificates (openssl)", () => {
     assert.equal(sans.ipAddresses.length, 2, sans.ipAddresses.join(", "));
     assert.deepEqual(sans.uris, ["spiffe://xcp.tetrate.io/central"]);
     assert.throws(() => sansToKeep(["not a pem"], PERMANENT, FLOATING), /live certificate 1 of 1 holds no PEM certificate/);
+    assert.throws(() => sansToKeep([pem["liveTsb"]!, "not a pem"], PERMANENT, FLOATING), /live certificate 2 of 2 holds no PEM certificate/);
+  });
+
+  it("keeps URIs that differ in case or hold a comma, each whole, and folds the permanent and floating names like any other", () => {
+    const sans = sansToKeep([pem["liveXcp"]!, pem["uris"]!], PERMANENT, FLOATING);
+    assert.deepEqual(sans.uris, ["spiffe://xcp.tetrate.io/central", "spiffe://xcp.tetrate.io/Central", "spiffe://xcp.tetrate.io/a,b"]);
+    assert.deepEqual(sans.dnsNames, [PERMANENT, FLOATING, "central.xcp.tetrate.io"]);
+    assert.deepEqual(sansToKeep([], PERMANENT.toUpperCase(), PERMANENT).dnsNames, [PERMANENT.toUpperCase()]);
   });
 
   it("dnsNameCovers: a floating name served under a wildcard counts as served, one label deep only", () => {
@@ -230,6 +322,10 @@ describe("certificates (openssl)", () => {
     assert.equal(dnsNameCovers("TSB.acme.example.com", FLOATING), true);
     assert.equal(dnsNameCovers("*.example.com", FLOATING), false);
     assert.equal(dnsNameCovers("*.acme.example.com", "acme.example.com"), false);
+    assert.equal(dnsNameCovers("*.ACME.example.com", "Tsb.Acme.Example.COM"), true);
+    assert.equal(dnsNameCovers("*.acme.example.org", FLOATING), false);
+    assert.equal(dnsNameCovers("xsb.acme.example.com", FLOATING), false, "a name that differs in its first character");
+    assert.equal(dnsNameCovers(".sb.acme.example.com", FLOATING), false);
   });
 
   it("chainsTo: a leaf of the CA, or through an intermediate in its bundle; not another CA's, not with the intermediate missing", () => {
@@ -238,6 +334,14 @@ describe("certificates (openssl)", () => {
     assert.equal(chainsTo(pem["viaInter"]!.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n", pem["ca"]!), false);
     assert.equal(chainsTo(pem["liveTsb"]!, pem["other"]!), false);
     assert.equal(chainsTo(pem["forged"]!, pem["ca"]!), false, "a matching issuer name without the CA's signature");
+  });
+
+  it("chainsTo: an intermediate needs the leaf's issuer name as well as its key (as openssl verify), a looping bundle ends false, nothing to read is false", () => {
+    assert.throws(() => openssl("verify", "-CAfile", "ca.crt", "-untrusted", "renamed.crt", "via-inter.crt"), Error, "openssl refuses the renamed intermediate");
+    assert.equal(chainsTo(pem["viaRenamed"]!, pem["ca"]!), false);
+    assert.equal(chainsTo(pem["loop"]!, pem["ca"]!), false);
+    assert.equal(chainsTo(pem["liveTsb"]!, "not a pem"), false);
+    assert.equal(chainsTo("", pem["ca"]!), false);
   });
 
   describe("adoptionPreflight over a recorded cluster state", () => {
@@ -273,7 +377,7 @@ describe("certificates (openssl)", () => {
       ["another version", "release-version", (s) => { s.release!.chartVersion = "1.9.3"; }, /runs chart 1\.9\.3, config says 1\.10\.0\. .*set tsb-ha:sites\.mp1\.adopt\.chartVersion to 1\.9\.3/],
       ["pending upgrade", "release-status", (s) => { s.release!.status = "pending-upgrade"; }, /is pending-upgrade, not deployed\. .*helm rollback tsb-managementplane/],
       ["no CR", "cr-missing", (s) => { delete s.managementPlaneSpec; }, /ManagementPlane CR is missing/],
-      ["other organisation", "organization", (s) => { spec(s)["organization"] = "tetrate"; }, /serves organization "tetrate", config says "acme"\. .*pulumi|tsb-ha:tsb\.organization to "tetrate"/],
+      ["other organisation", "organization", (s) => { spec(s)["organization"] = "tetrate"; }, /serves organization "tetrate", config says "acme"\. .*tsb-ha:tsb\.organization to "tetrate"/],
       ["external Postgres", "external-postgres", (s) => { spec(s)["dataStore"] = { postgres: { host: "pg.example.com", port: 5432, name: "tsb" } }; }, /spec\.dataStore is set: the MP uses an external Postgres/],
       ["no highAvailability in the CRD", "no-high-availability", (s) => { s.crdSpecProperties = ["hub", "organization"]; }, /has no spec\.highAvailability.*Upgrade TSB/],
       ["CRD unreadable", "no-high-availability", (s) => { delete s.crdSpecProperties; }, /could not be read/],
@@ -309,6 +413,99 @@ describe("certificates (openssl)", () => {
       assert.ok(lines.includes("kubectl annotate -n tsb secret/tsb-certs meta.helm.sh/release-name=tsb-managementplane meta.helm.sh/release-namespace=tsb --overwrite"));
       assert.ok(lines.includes("kubectl label clusterrole/tsb-operator-management-plane-tsb app.kubernetes.io/managed-by=Helm --overwrite"), "no -n for a cluster-scoped object");
       assert.deepEqual(ownershipCommands([], "mp", "tsb"), []);
+    });
+
+    const only = (s: RecordedAdoptionState, code: Refusal["code"]): string => {
+      const rs = adoptionPreflight(s);
+      assert.deepEqual(codes(rs), [code], rs.map((r) => r.message).join("\n"));
+      return rs[0]!.message;
+    };
+
+    it("each refusal's message names the keys to set, the commands to run and the docs, besides what is wrong", () => {
+      let s = good();
+      delete s.release;
+      let m = only(s, "release-missing");
+      for (const part of ["tsb-ha:sites.mp1.adopt.release", "tsb-ha:sites.mp1.adopt.namespace", "tctl", "setup/migrate-tctl-to-helm", "helm upgrade --install"]) assert.ok(m.includes(part), `${part}: ${m}`);
+      s = good();
+      spec(s)["organization"] = "tetrate";
+      m = only(s, "organization");
+      assert.match(m, /serves organization "tetrate", config says "acme"/);
+      assert.match(m, /disconnects every control plane.*tsb-ha:tsb\.organization to "tetrate"/);
+      s = good();
+      spec(s)["dataStore"] = { postgres: { host: "pg.example.com" } };
+      assert.match(only(s, "external-postgres"), /external Postgres.*Not supported by this program.*replicate the external database.*DR guide/);
+      s = good();
+      delete spec(s)["tokenIssuer"];
+      s.signingKeySecretExists = false;
+      assert.match(only(s, "signing-key-unknown"), /neither spec\.tokenIssuer\.jwt\.signingKeysSecret nor Secret iam-signing-key .*standby cannot get a copy.*kubectl get managementplane -n tsb/);
+      s = good();
+      spec(s)["certIssuer"] = { tsbCerts: {} };
+      assert.match(only(s, "tsb-cert-automation"), /overwrite the leaf.*Remove spec\.certIssuer\.tsbCerts in a reviewed helm upgrade first/);
+      s = good();
+      s.xcpCentralCertPem = pem["other"]!;
+      m = only(s, "cert-chain");
+      for (const part of ["xcp-central-cert does not chain to tsb-ha:adoptedCa", "kubectl get secret -n tsb xcp-central-cert", "-noout -issuer", "trust-bundle route"]) assert.ok(m.includes(part), `${part}: ${m}`);
+      s = good();
+      delete s.xcpCentralCertPem;
+      assert.match(only(s, "cert-missing"), /kubectl get secret -n tsb xcp-central-cert/);
+    });
+
+    it("no-high-availability names the chart that runs, or the configured one when Helm has no release", () => {
+      const s = good();
+      s.crdSpecProperties = ["hub"];
+      s.release!.chartVersion = "1.9.3";
+      const rs = adoptionPreflight(s);
+      assert.deepEqual(codes(rs), ["release-version", "no-high-availability"]);
+      assert.match(rs[1]!.message, /CRD of chart 1\.9\.3 has no spec\.highAvailability/);
+      delete s.release;
+      const again = adoptionPreflight(s).find((r) => r.code === "no-high-availability");
+      assert.match(again!.message, /CRD of chart 1\.10\.0 has no spec\.highAvailability/);
+    });
+
+    it("accepts what is fine as it is: an empty dataStore, a signing key in its own Secret, a missing tsb-certs refused once", () => {
+      let s = good();
+      spec(s)["dataStore"] = {};
+      assert.deepEqual(adoptionPreflight(s), [], "an empty dataStore is the embedded Postgres");
+      s = good();
+      s.signingKeySecretExists = false;
+      assert.deepEqual(adoptionPreflight(s), [], "signingKeysSecret names where the key is");
+      s = good();
+      delete spec(s)["tokenIssuer"];
+      assert.deepEqual(adoptionPreflight(s), [], "Secret iam-signing-key holds the key");
+      s = good();
+      delete s.tsbCertsPem;
+      assert.match(only(s, "cert-missing"), /Secret tsb\/tsb-certs has no tls\.crt/);
+    });
+
+    it("an unreadable tsb-certs is refused as not chaining, never taken as fine", () => {
+      const s = good();
+      s.tsbCertsPem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+      const rs = adoptionPreflight(s);
+      assert.deepEqual(codes(rs), ["cert-chain", "floating-not-served"]);
+      assert.match(rs[0]!.message, /live tsb-certs does not chain/);
+    });
+
+    it("tells apart objects of another release (by name or namespace) from objects missing part of Helm's metadata", () => {
+      let s = good();
+      s.objects[1]!.annotations!["meta.helm.sh/release-namespace"] = "other";
+      let m = only(s, "owned-by-other-release");
+      assert.match(m, /Secret\/tsb-certs belongs to helm release other\/tsb-managementplane, not tsb\/tsb-managementplane/);
+      assert.ok(m.includes("Check tsb-ha:sites.mp1.adopt.release") && m.includes("do not relabel"), m);
+      s = good();
+      s.objects[1]!.annotations = { "meta.helm.sh/release-name": "mp" };
+      m = only(s, "owned-by-other-release");
+      assert.ok(m.includes("helm release ?/mp"), `an unknown namespace is shown as such: ${m}`);
+      s = good();
+      s.objects[1]!.annotations = { "meta.helm.sh/release-namespace": "other" };
+      assert.ok(only(s, "owned-by-other-release").includes("helm release other/?"));
+      for (const drop of ["meta.helm.sh/release-name", "meta.helm.sh/release-namespace"]) {
+        s = good();
+        delete s.objects[2]!.annotations![drop];
+        const lines = only(s, "helm-ownership").split("\n");
+        assert.match(lines[0]!, /^mp1: 1 object\(s\) lack Helm's ownership metadata for tsb\/tsb-managementplane/);
+        assert.deepEqual(lines.slice(1), ownershipCommands([s.objects[2]!], "tsb-managementplane", "tsb"));
+        assert.ok(lines[2]!.includes("secret/xcp-central-cert meta.helm.sh/release-name=tsb-managementplane meta.helm.sh/release-namespace=tsb"), drop);
+      }
     });
 
     it("reports every refusal at once, so one preview shows all fixes", () => {
@@ -352,11 +549,24 @@ describe("adoptionStep", () => {
     fails(() => adoptionStep(undefined, cfg("import", ["mp2"])), "sites.mp1.adopt.step", /imports mp1 in the update that also adds mp2/);
     fails(() => adoptionStep(hist("import"), cfg("activate", ["mp2"])), "sites.mp1.adopt.step", /activates mp1 in the update that also adds mp2/);
     fails(() => adoptionStep(undefined, cfg("import", [], "mp2")), "activeSite", /must be mp1, the adopted site/);
+    fails(() => adoptionStep(hist("import"), cfg("activate", [], "mp2")), "activeSite", /must be mp1 while it is being made the active/);
+    const order = /Steps, one update each: import \(set sites\.mp1\.adopt\.step to import\), activate \(then set it to activate\), then add the standby sites/;
+    fails(() => adoptionStep(undefined, cfg("import", ["mp2", "mp3"])), "sites.mp1.adopt.step", /imports mp1 in the update that also adds mp2, mp3\./);
+    fails(() => adoptionStep(undefined, cfg("import", ["mp2", "mp3"])), "sites.mp1.adopt.step", order);
+    fails(() => adoptionStep(hist("import"), cfg("activate", ["mp2", "mp3"])), "sites.mp1.adopt.step", /activates mp1 in the update that also adds mp2, mp3\./);
+    fails(() => adoptionStep(hist("import"), cfg("activate", ["mp2"])), "sites.mp1.adopt.step", order);
+    fails(() => adoptionStep(undefined, cfg("activate")), "sites.mp1.adopt.step", order);
+  });
+
+  it("counts as added only a site new to the stack", () => {
+    assert.equal(adoptionStep(hist("import", ["mp2"]), cfg("activate", ["mp2"]))?.step, "activate");
+    fails(() => adoptionStep(hist("import", ["mp2"]), cfg("activate", ["mp2", "mp3"])), "sites.mp1.adopt.step", /also adds mp3\. A standby needs/);
   });
 
   it("allows backing out of activate to the installed values only while no standby synchronises from it", () => {
     assert.equal(adoptionStep(hist("activate"), cfg("import"))?.values, "verbatim");
     fails(() => adoptionStep(hist("activate", ["mp2"]), cfg("import", ["mp2"])), "sites.mp1.adopt.step", /while mp2 synchronises from mp1\. Remove the standby sites first/);
+    fails(() => adoptionStep(hist("activate", ["mp2", "mp3"]), cfg("import", ["mp2", "mp3"])), "sites.mp1.adopt.step", /while mp2, mp3 synchronise from mp1\./);
   });
 
   it("without the CA key, refuses new leaves until the control planes' trust bundle is rolled out; the import needs no word", () => {
@@ -375,6 +585,10 @@ describe("adoptionStep", () => {
     const two: AdoptionConfigView = { activeSite: "mp1", sites: [{ name: "mp1", adopt: adopt("import") }, { name: "mp2", adopt: adopt("import") }], adoptedCaKeyGiven: true };
     fails(() => adoptionStep(undefined, two), "sites.mp2.adopt", /adopts a second management plane/);
     fails(() => adoptionStep({ activeSite: "mp2", sites: { mp2: {} } }, cfg("import")), "sites.mp1.adopt", /already runs without it \(active mp2\)/);
+    // The key is set (to an adopt block): the message must not read as if it were empty or unset.
+    for (const fn of [() => adoptionStep(undefined, two), () => adoptionStep({ activeSite: "mp2", sites: { mp2: {} } }, cfg("import"))]) {
+      assert.throws(fn, (e: unknown) => e instanceof ConfigError && !e.message.includes('= ""') && !e.message.includes("(not set)"));
+    }
   });
 });
 
@@ -387,6 +601,7 @@ describe("import IDs and the trust bundle", () => {
   });
 
   it("puts old and new root in each of the control planes' three CA values", () => {
+    assert.equal(at(trustBundleDelta("OLD", "NEW\n\n"), "secrets.xcp.rootca"), "OLD\nNEW\n", "no blank line inside the bundle");
     const d = trustBundleDelta("OLD\n", "NEW");
     for (const p of ["secrets.tsb.cacert", "secrets.xcp.rootca", "secrets.elasticsearch.cacert"]) assert.equal(at(d, p), "OLD\nNEW\n", p);
     assert.deepEqual([...leafPaths(d).keys()].sort(), ["secrets.elasticsearch.cacert", "secrets.tsb.cacert", "secrets.xcp.rootca"]);
