@@ -237,3 +237,74 @@ describe("helm values per role", () => {
     });
   });
 });
+
+// Adopted site (issue 13): the history carries the adoption step reached and the SANs its live leaves had.
+describe("adoption facts in the history", () => {
+  const SANS = {
+    tsb: { dnsNames: ["mp1.tsb.example.com", "active.tsb.example.com", "tsb-old.example.com"], ipAddresses: ["10.0.0.7"], uris: [] },
+    xcp: { dnsNames: ["mp1.tsb.example.com", "central.xcp.tetrate.io"], ipAddresses: [], uris: ["spiffe://xcp.tetrate.io/central"] },
+  };
+  const entry = (facts: Record<string, unknown>) => ({ activeSite: "mp1", sites: { mp1: { role: "active", rebuild: 0, ...facts }, mp2: { role: "standby", rebuild: 0 } } });
+
+  it("reads back each step and the kept SANs; a site without them has neither", () => {
+    for (const adoptStep of ["import", "activate"]) {
+      const h = parseHistory(entry({ adoptStep, adoptSans: SANS }))!;
+      assert.equal(h.sites["mp1"]!.adoptStep, adoptStep);
+      assert.deepEqual(h.sites["mp1"]!.adoptSans, SANS);
+      assert.ok(!("adoptStep" in h.sites["mp2"]!) && !("adoptSans" in h.sites["mp2"]!), "mp2 adopted nothing");
+    }
+    const stepOnly = parseHistory(entry({ adoptStep: "import" }))!.sites["mp1"]!;
+    assert.ok(!("adoptSans" in stepOnly), "import records no SANs");
+  });
+
+  const refused: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["an unknown step", { adoptStep: "standby" }, /gives site mp1 the adoption step "standby"/],
+    ["a step in other case", { adoptStep: "Import" }, /gives site mp1 the adoption step "Import"/],
+    ["a null step", { adoptStep: null }, /gives site mp1 the adoption step null/],
+    ["SANs that are null", { adoptSans: null }, /gives site mp1 SANs that are not \{tsb, xcp\} name lists/],
+    ["SANs that are a list", { adoptSans: [SANS.tsb, SANS.xcp] }, /gives site mp1 SANs that are not/],
+    ["SANs without xcp", { adoptSans: { tsb: SANS.tsb } }, /gives site mp1 SANs that are not/],
+    ["SANs without tsb", { adoptSans: { xcp: SANS.xcp } }, /gives site mp1 SANs that are not/],
+    ["a null tsb set", { adoptSans: { tsb: null, xcp: SANS.xcp } }, /gives site mp1 SANs that are not/],
+    ["DNS names that are text", { adoptSans: { tsb: { ...SANS.tsb, dnsNames: "mp1.tsb.example.com" }, xcp: SANS.xcp } }, /gives site mp1 SANs/],
+    ["an IP that is a number", { adoptSans: { tsb: SANS.tsb, xcp: { ...SANS.xcp, ipAddresses: [10] } } }, /gives site mp1 SANs/],
+    ["no URIs", { adoptSans: { tsb: SANS.tsb, xcp: { dnsNames: [], ipAddresses: [] } } }, /gives site mp1 SANs/],
+    ["no IPs", { adoptSans: { tsb: { dnsNames: [], uris: [] }, xcp: SANS.xcp } }, /gives site mp1 SANs/],
+    ["no DNS names", { adoptSans: { tsb: SANS.tsb, xcp: { ipAddresses: [], uris: [] } } }, /gives site mp1 SANs/],
+  ];
+  for (const [what, facts, message] of refused) {
+    it(`refuses an adopted site's history with ${what}`, () => {
+      assert.throws(() => parseHistory(entry(facts)), (e: Error) => {
+        assert.ok(e instanceof HistoryError);
+        assert.match(e.message, message);
+        assert.match(e.message, /Nothing was changed\. Repair: /);
+        return true;
+      });
+    });
+  }
+
+  it("refuses it for the site that has it, whatever its place", () => {
+    const h = { activeSite: "mp1", sites: { mp1: { role: "active", rebuild: 0 }, mp2: { role: "standby", rebuild: 0, adoptStep: "done" } } };
+    assert.throws(() => parseHistory(h), /gives site mp2 the adoption step "done"/);
+  });
+
+  it("carries the step and the SANs forward into the next history, also through a failover, and invents none", () => {
+    const previous: SetHistory = { ...start.history, sites: { ...start.history.sites, mp1: { ...start.history.sites["mp1"]!, adoptStep: "activate", adoptSans: SANS } } };
+    const next = plan("mp1", { mp1: {}, mp2: {}, mp3: {} }, previous).history;
+    assert.equal(next.sites["mp1"]!.adoptStep, "activate");
+    assert.deepEqual(next.sites["mp1"]!.adoptSans, SANS);
+    for (const other of ["mp2", "mp3"]) assert.ok(!("adoptStep" in next.sites[other]!) && !("adoptSans" in next.sites[other]!), other);
+    const flipped = plan("mp2", { mp1: { state: "fenced" }, mp2: {}, mp3: {} }, next).history;
+    assert.deepEqual([flipped.sites["mp1"]!.adoptStep, flipped.sites["mp1"]!.adoptSans], ["activate", SANS], "the fenced adopted site keeps them");
+    assert.deepEqual(parseHistory(JSON.parse(JSON.stringify(flipped))), flipped, "and they round-trip through the stack output");
+    const stepOnly: SetHistory = { ...start.history, sites: { ...start.history.sites, mp1: { ...start.history.sites["mp1"]!, adoptStep: "import" } } };
+    const afterImport = plan("mp1", { mp1: {}, mp2: {}, mp3: {} }, stepOnly).history.sites["mp1"]!;
+    assert.equal(afterImport.adoptStep, "import");
+    assert.ok(!("adoptSans" in afterImport));
+    const sansOnly: SetHistory = { ...start.history, sites: { ...start.history.sites, mp1: { ...start.history.sites["mp1"]!, adoptSans: SANS } } };
+    const kept = plan("mp1", { mp1: {}, mp2: {}, mp3: {} }, sansOnly).history.sites["mp1"]!;
+    assert.deepEqual(kept.adoptSans, SANS);
+    assert.ok(!("adoptStep" in kept));
+    assert.ok(!("adoptStep" in start.history.sites["mp1"]!) && !("adoptSans" in start.history.sites["mp1"]!), "a first run has none");
+  });
+});
