@@ -3,10 +3,9 @@
 // leaves must keep, the read-only preflight over a recorded cluster state, and the step machine
 // import -> activate -> add standby. Components (wired by the lead) turn them into resources.
 //
-// Proposed config (the lead decides; docs/adoption-design.md):
-//   sites.<s>.adopt: { release: "<helm release name>", namespace: "<its namespace>",
-//                      chartVersion: "<installed chart version>", step: "import" | "activate",
-//                      trustBundleRolledOut?: true  (only when adoptedCa has no key) }
+// Config (lib/adoptionConfig.ts; docs/adopting.md): the installed chart version is `tsb.version`:
+//   sites.<s>.adopt: { release: "<helm release name>", namespace: "tsb", step: "import" | "activate",
+//                      floatingRecord: {type, id?}, trustBundleRolledOut?: true  (only when adoptedCa has no key) }
 //   sites.<s>.fqdn:  a NEW permanent name for the adopted MP; floatingFqdn = the host the control planes use
 //   adoptedValues (secret): `helm get values <release> -n <namespace> -o yaml`, verbatim
 //   adoptedCa (secret): { certPem, keyPem? } of the CA the control planes already trust (no keyPem: new root + trust bundle)
@@ -134,16 +133,11 @@ export function mergeAdoptedValues(existing: Values, activeBlock: Values, certs:
  * copied to another cluster.
  */
 export function standbyValuesFromExisting(existing: Values, standbyBlock: Values, certs: AdoptionCerts): ValuesChange {
+  // The active's leaves and HA block need no removal: the overlay and the block below replace them.
   const base = structuredClone(existing);
   const secrets = isObj(base["secrets"]) ? base["secrets"] : undefined;
-  const tsb = secrets && isObj(secrets["tsb"]) ? secrets["tsb"] : undefined;
-  if (tsb) { delete tsb["cert"]; delete tsb["key"]; }
   const xcp = secrets && isObj(secrets["xcp"]) ? secrets["xcp"] : undefined;
-  if (xcp) {
-    delete xcp["rootcakey"];
-    if (isObj(xcp["central"])) { delete xcp["central"]["cert"]; delete xcp["central"]["key"]; }
-  }
-  if (isObj(base["spec"])) delete base["spec"]["highAvailability"];
+  if (xcp) delete xcp["rootcakey"];
   const values = deepMerge(base, certOverlay(certs));
   values["spec"] = { ...(isObj(values["spec"]) ? values["spec"] : {}), highAvailability: structuredClone(standbyBlock) };
   return { values, changedPaths: changedLeafPaths(existing, values) };
@@ -281,11 +275,11 @@ export function adoptionPreflight(r: RecordedAdoptionState): Refusal[] {
   const refuse = (code: Refusal["code"], message: string): void => { out.push({ code, message: `${r.site}: ${message}` }); };
 
   if (!r.release) {
-    refuse("release-missing", `helm has no release ${ns}/${rel}. Check the name with: helm ls -A | grep managementplane, then set ${key("release")} and ${key("namespace")}. ` +
+    refuse("release-missing", `helm has no release ${ns}/${rel}. Check the name with: helm ls -A | grep managementplane, then set ${key("release")}. ` +
       "If the MP was installed with tctl, hand it to Helm first (docs: setup/migrate-tctl-to-helm): label and annotate its objects (below), then helm upgrade --install with the same values");
   } else {
     if (r.release.chartVersion !== r.expect.chartVersion) {
-      refuse("release-version", `release ${ns}/${rel} runs chart ${r.release.chartVersion}, config says ${r.expect.chartVersion}. Adoption never upgrades TSB: set ${key("chartVersion")} to ${r.release.chartVersion} (upgrade later, after the standby has joined)`);
+      refuse("release-version", `release ${ns}/${rel} runs chart ${r.release.chartVersion}, config says ${r.expect.chartVersion}. Adoption never upgrades TSB: set ${NAMESPACE}:tsb.version to ${r.release.chartVersion} (upgrade later, after the standby has joined)`);
     }
     if (r.release.status !== "deployed") {
       refuse("release-status", `release ${ns}/${rel} is ${r.release.status}, not deployed. Finish or undo the last helm operation first (helm history ${rel} -n ${ns}; helm rollback ${rel} <last deployed revision> -n ${ns})`);
@@ -334,7 +328,7 @@ export function adoptionPreflight(r: RecordedAdoptionState): Refusal[] {
     try { ok = chainsTo(pem, r.caCertPem); } catch { ok = false; }
     if (!ok) {
       refuse("cert-chain", `the live ${name} does not chain to ${NAMESPACE}:adoptedCa. Control planes trust the CA that issued it; a leaf from another CA would cut them off. ` +
-        `Set adoptedCa to that CA (openssl x509 -in <(kubectl get secret -n ${ns} ${name} -o jsonpath='{.data.tls\\.crt}' | base64 -d) -noout -issuer), or take the trust-bundle route (docs/adoption-design.md)`);
+        `Set adoptedCa to that CA (openssl x509 -in <(kubectl get secret -n ${ns} ${name} -o jsonpath='{.data.tls\\.crt}' | base64 -d) -noout -issuer), or take the trust-bundle route (docs/adopting.md)`);
     }
   }
   if (r.tsbCertsPem) {
@@ -342,7 +336,7 @@ export function adoptionPreflight(r: RecordedAdoptionState): Refusal[] {
     try { const leaf = pemCertificates(r.tsbCertsPem)[0]; names = leaf ? sansOf(leaf).dnsNames : []; } catch { names = []; }
     if (!names.some((d) => dnsNameCovers(d, r.expect.floatingFqdn))) {
       refuse("floating-not-served", `the live ${TSB_CERTS_SECRET} does not name ${r.expect.floatingFqdn}, so control planes do not reach the MP by that name. ` +
-        `Set ${NAMESPACE}:floatingFqdn to the host in the control planes' spec.managementPlane.host; if that is an IP, every control plane must be moved to a name first (docs/adoption-design.md)`);
+        `Set ${NAMESPACE}:floatingFqdn to the host in the control planes' spec.managementPlane.host; if that is an IP, every control plane must be moved to a name first (docs/adopting.md)`);
     }
   }
 
@@ -476,7 +470,7 @@ export function adoptionStep(history: AdoptionHistoryView | undefined, config: A
   if (!config.adoptedCaKeyGiven && site.adopt.trustBundleRolledOut !== true) {
     throw new ConfigError(`sites.${site.name}.adopt.trustBundleRolledOut`, site.adopt.trustBundleRolledOut,
       `must be true before ${site.name} gets leaves from a new root: adoptedCa has no key, so every control plane must first trust old + new root ` +
-      `(the stack output adoptionTrustBundle: secrets.tsb.cacert, secrets.xcp.rootca, secrets.elasticsearch.cacert). Roll it out to every control plane, then set it to true`);
+      `(the stack output adoptionTrustBundle: secrets.tsb.cacert, secrets.xcp.rootca, secrets.elasticsearch.cacert). Roll it out to every control plane, then: pulumi config set --path '${NAMESPACE}:sites.${site.name}.adopt.trustBundleRolledOut' true`);
   }
   if (done === "import" && config.activeSite !== site.name) {
     throw new ConfigError("activeSite", config.activeSite, `must be ${site.name} while it is being made the active`);

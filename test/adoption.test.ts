@@ -374,7 +374,7 @@ describe("certificates (openssl)", () => {
 
     const cases: Array<[string, Refusal["code"], (s: RecordedAdoptionState) => void, RegExp]> = [
       ["no release", "release-missing", (s) => { delete s.release; }, /helm has no release tsb\/tsb-managementplane\. .*helm ls -A/],
-      ["another version", "release-version", (s) => { s.release!.chartVersion = "1.9.3"; }, /runs chart 1\.9\.3, config says 1\.10\.0\. .*set tsb-ha:sites\.mp1\.adopt\.chartVersion to 1\.9\.3/],
+      ["another version", "release-version", (s) => { s.release!.chartVersion = "1.9.3"; }, /runs chart 1\.9\.3, config says 1\.10\.0\. .*set tsb-ha:tsb\.version to 1\.9\.3/],
       ["pending upgrade", "release-status", (s) => { s.release!.status = "pending-upgrade"; }, /is pending-upgrade, not deployed\. .*helm rollback tsb-managementplane/],
       ["no CR", "cr-missing", (s) => { delete s.managementPlaneSpec; }, /ManagementPlane CR is missing/],
       ["other organisation", "organization", (s) => { spec(s)["organization"] = "tetrate"; }, /serves organization "tetrate", config says "acme"\. .*tsb-ha:tsb\.organization to "tetrate"/],
@@ -425,7 +425,7 @@ describe("certificates (openssl)", () => {
       let s = good();
       delete s.release;
       let m = only(s, "release-missing");
-      for (const part of ["tsb-ha:sites.mp1.adopt.release", "tsb-ha:sites.mp1.adopt.namespace", "tctl", "setup/migrate-tctl-to-helm", "helm upgrade --install"]) assert.ok(m.includes(part), `${part}: ${m}`);
+      for (const part of ["tsb-ha:sites.mp1.adopt.release", "tctl", "setup/migrate-tctl-to-helm", "helm upgrade --install"]) assert.ok(m.includes(part), `${part}: ${m}`);
       s = good();
       spec(s)["organization"] = "tetrate";
       m = only(s, "organization");
@@ -576,7 +576,7 @@ describe("adoptionStep", () => {
     });
     assert.equal(adoptionStep(undefined, noKey("import"))?.step, "import");
     for (const word of [undefined, false]) {
-      fails(() => adoptionStep(hist("import"), noKey("activate", word)), "sites.mp1.adopt.trustBundleRolledOut", /must be true before mp1 gets leaves from a new root.*Roll it out to every control plane/);
+      fails(() => adoptionStep(hist("import"), noKey("activate", word)), "sites.mp1.adopt.trustBundleRolledOut", /must be true before mp1 gets leaves from a new root.*Roll it out to every control plane, then: pulumi config set --path 'tsb-ha:sites\.mp1\.adopt\.trustBundleRolledOut' true/);
     }
     assert.equal(adoptionStep(hist("import"), noKey("activate", true))?.issueLeaves, true);
   });
