@@ -93,8 +93,9 @@ export interface InstalledExpectations {
 
 /**
  * `adoptedValues` and `adoptedCa`: required (as secrets) when a site adopts, refused otherwise. The
- * installed values must agree with `tsb.*`: the program keeps every installed value, so a difference
- * would be a live change hidden in the adoption, or a standby that differs from its active.
+ * installed organization and front-envoy port must agree with `tsb.*` for the life of the set (the
+ * program keeps every installed value, so a difference would be a standby that differs from its active).
+ * The image is compared only while the adoption runs (installedImageRefusal): afterwards it follows `tsb.*`.
  */
 export function parseAdoptionSecrets(
   raw: Record<string, string | undefined>, secretKeys: ReadonlySet<string>, adoptingSite: string | undefined, tsb: InstalledExpectations,
@@ -112,15 +113,10 @@ export function parseAdoptionSecrets(
   }
   const values = parseHelmValues(raw["adoptedValues"]!);
   const mismatch = (path: string, installed: unknown, key: string, configured: unknown): never => {
-    throw new ConfigError(`tsb.${key}`, configured, `differs from the installed ${path} (${JSON.stringify(installed)}). Adoption changes no installed value: ` +
-      `set ${NAMESPACE}:tsb.${key} to ${JSON.stringify(installed)} (change it later, after the standby has joined)`);
+    throw installedDiffers(path, installed, key, configured, "a standby must run as its active does");
   };
   const org = at(values, "spec", "organization");
   if (org !== undefined && org !== tsb.organization) mismatch("spec.organization", org, "organization", tsb.organization);
-  const tag = at(values, "image", "tag");
-  if (tag !== undefined && tag !== tsb.version) mismatch("image.tag", tag, "version", tsb.version);
-  const registry = at(values, "image", "registry");
-  if (registry !== undefined && registry !== tsb.registry) mismatch("image.registry", registry, "registry", tsb.registry);
   const port = at(values, "spec", "components", "frontEnvoy", "port");
   if (port !== undefined && port !== tsb.frontEnvoyPort) mismatch("spec.components.frontEnvoy.port", port, "frontEnvoyPort", tsb.frontEnvoyPort);
   const adminPassword = at(values, "secrets", "tsb", "adminPassword");
@@ -158,4 +154,26 @@ function parseAdoptedCa(text: string): AdoptionSecrets["ca"] {
   try { matches = typeof keyPem === "string" && cert.checkPrivateKey(createPrivateKey(keyPem)); } catch { matches = false; }
   if (!matches) throw new ConfigError("adoptedCa.keyPem", "(secret, not shown)", "is not the private key of adoptedCa.certPem. Allowed: that CA's key in PEM, or unset (the trust-bundle route, docs/adopting.md)");
   return { certPem, keyPem: keyPem as string };
+}
+
+function installedDiffers(path: string, installed: unknown, key: string, configured: unknown, why: string): ConfigError {
+  return new ConfigError(`tsb.${key}`, configured, `differs from the installed ${path} (${JSON.stringify(installed)}). Adoption changes no installed value (${why}): ` +
+    `set ${NAMESPACE}:tsb.${key} to ${JSON.stringify(installed)}`);
+}
+
+/**
+ * While the adoption runs (step import, or activate not yet done), the installed image and hub must be
+ * `tsb.version` / `tsb.registry`: a difference would upgrade or move the live MP inside the adoption.
+ * Once activated, every site's image follows `tsb.*` (lib/adoptionPlan.ts adoptedSiteValues): upgrades
+ * are ordinary updates.
+ */
+export function installedImageRefusal(values: Values, tsb: Pick<InstalledExpectations, "version" | "registry">): ConfigError | undefined {
+  const why = "change it once activate has succeeded: from then on every site follows tsb.*";
+  const tag = at(values, "image", "tag");
+  if (tag !== undefined && tag !== tsb.version) return installedDiffers("image.tag", tag, "version", tsb.version, why);
+  const registry = at(values, "image", "registry");
+  if (registry !== undefined && registry !== tsb.registry) return installedDiffers("image.registry", registry, "registry", tsb.registry, why);
+  const hub = at(values, "spec", "hub");
+  if (hub !== undefined && hub !== tsb.registry) return installedDiffers("spec.hub", hub, "registry", tsb.registry, why);
+  return undefined;
 }

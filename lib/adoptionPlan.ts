@@ -6,6 +6,7 @@ import type { SetHistory, SitePlan, AdoptedSans } from "./topology";
 import type { SiteSecretsPem } from "./values";
 import { highAvailabilityBlock } from "./values";
 import { siteCertSpecs, type LeafSpec, type SiteCertSpecs } from "./certs";
+import { installedImageRefusal } from "./adoptionConfig";
 import {
   adoptionImportIds, adoptionStep, changedLeafPaths, deepMerge, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
   standbyValuesFromExisting, type AdoptionDecision, type SanSet, type Values, type ValuesChange,
@@ -45,6 +46,10 @@ export function planAdoption(cfg: SetConfig, history: SetHistory | undefined): A
   const done = history?.sites[site.name];
   const importing = decision.step === "import";
   const plan: AdoptionPlan = { site: site.name, release: adopt.release, namespace: adopt.namespace, decision, preflight: importing || done?.adoptStep !== decision.step };
+  if (plan.preflight && cfg.adoption) {
+    const refused = installedImageRefusal(cfg.adoption.values, cfg.tsb);
+    if (refused) throw refused;
+  }
   if (importing) {
     const ids = adoptionImportIds(adopt);
     plan.importIds = {
@@ -101,8 +106,8 @@ function unique(list: string[], key: (s: string) => string): string[] {
  * A site's values in an adopted set: the installed values (every hand-set key stays: Helm reuses none of
  * the old ones when new ones are given, helm/helm pkg/action/upgrade.go) with the site's HA block and
  * leaves. The adopted site keeps all of its own; another site drops the adopted site's leaves and CA
- * key (lib/adoption.ts). `image.tag`/`image.registry`, where the install set them, follow `tsb.*`
- * (equal at adoption: lib/adoptionConfig.ts), so a later version bump upgrades every site alike.
+ * key (lib/adoption.ts). `image.tag`/`image.registry` and `spec.hub`, where the install set them, follow
+ * `tsb.*` (equal while adopting: planAdoption), so a later version bump upgrades every site alike.
  */
 export function adoptedSiteValues(existing: Values, site: SitePlan, adoptedSite: string, tsb: SetConfig["tsb"], pem: SiteSecretsPem): ValuesChange {
   const image = existing["image"];
@@ -111,6 +116,8 @@ export function adoptedSiteValues(existing: Values, site: SitePlan, adoptedSite:
     const i = image as Values;
     follow["image"] = { ...("tag" in i ? { tag: tsb.version } : {}), ...("registry" in i ? { registry: tsb.registry } : {}) };
   }
+  const spec = existing["spec"];
+  if (typeof spec === "object" && spec !== null && !Array.isArray(spec) && "hub" in spec) follow["spec"] = { hub: tsb.registry };
   const base = deepMerge(existing, follow);
   const block = highAvailabilityBlock(site, tsb.frontEnvoyPort);
   const certs = { tsbCert: pem.tsbCert, tsbKey: pem.tsbKey, xcpCert: pem.xcpCert, xcpKey: pem.xcpKey, rootCa: pem.rootCa };

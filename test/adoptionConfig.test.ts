@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseConfig, type RawConfig } from "../lib/config";
-import { parseAdoptionSecrets, parseSiteAdoption, type InstalledExpectations } from "../lib/adoptionConfig";
+import { installedImageRefusal, parseAdoptionSecrets, parseSiteAdoption, type InstalledExpectations } from "../lib/adoptionConfig";
 import { ConfigError } from "../lib/errors";
 import { baseConfig } from "./fixtures";
 import { demosValues, idpValues, sandboxValues } from "./fixtures/adoptionValues";
@@ -251,17 +251,35 @@ describe("adoptedValues and adoptedCa", () => {
     }
   });
 
-  it("must agree with tsb.organization, version, registry and frontEnvoyPort, naming the value to set", () => {
+  it("must agree with tsb.organization and frontEnvoyPort, naming the value to set", () => {
     const cases: Array<[string, Record<string, unknown>, string, string, string]> = [
       ["organization", { organization: "acme" }, "spec.organization", '"tetrate"', '"acme"'],
-      ["version", { version: "1.12.4" }, "image.tag", '"1.7.2"', '"1.12.4"'],
-      ["registry", { registry: "registry.example.com/tetrate" }, "image.registry", '"registry.example.com/tsb"', '"registry.example.com/tetrate"'],
       ["frontEnvoyPort", { frontEnvoyPort: 8443 }, "spec.components.frontEnvoy.port", "443", "8443"],
     ];
     for (const [key, tsb, installedPath, installedValue, configured] of cases) {
       const m = configRefusal(adoptingConfig({ tsb }));
-      assertRefusal(m, `tsb.${key}`, new RegExp(`^tsb-ha:tsb\\.${key} = ${configured} differs from the installed ${installedPath.replace(/\./g, "\\.")} \\(${installedValue}\\)\\. Adoption changes no installed value: `),
-        new RegExp(`set tsb-ha:tsb\\.${key} to ${installedValue} \\(change it later, after the standby has joined\\)$`));
+      assertRefusal(m, `tsb.${key}`, new RegExp(`^tsb-ha:tsb\\.${key} = ${configured} differs from the installed ${installedPath.replace(/\./g, "\\.")} \\(${installedValue}\\)\\. Adoption changes no installed value \\(a standby must run as its active does\\): `),
+        new RegExp(`set tsb-ha:tsb\\.${key} to ${installedValue}$`));
+    }
+  });
+
+  it("leave the image to the adoption plan: a version or registry other than the installed one is accepted here", () => {
+    assert.ok(parse(adoptingConfig({ tsb: { version: "1.12.4", registry: "registry.example.com/tetrate" } })).adoption);
+  });
+
+  it("installedImageRefusal: image.tag, image.registry and spec.hub must be tsb.* while adopting, each naming the value to set", () => {
+    const tsb = { version: "1.7.2", registry: "registry.example.com/tsb" };
+    assert.equal(installedImageRefusal({ image: { tag: "1.7.2", registry: "registry.example.com/tsb" }, spec: { hub: "registry.example.com/tsb" } }, tsb), undefined);
+    assert.equal(installedImageRefusal({}, tsb), undefined, "nothing set, nothing compared");
+    const cases: Array<[Record<string, unknown>, string, string, string]> = [
+      [{ image: { tag: "1.7.1" } }, "version", "image.tag", '"1.7.1"'],
+      [{ image: { registry: "r.example.com/a" } }, "registry", "image.registry", '"r.example.com/a"'],
+      [{ spec: { hub: "r.example.com/hub" } }, "registry", "spec.hub", '"r.example.com/hub"'],
+    ];
+    for (const [values, key, installedPath, installed] of cases) {
+      const e = installedImageRefusal(values, tsb);
+      assert.ok(e, installedPath);
+      assert.match(e.message, new RegExp(`^tsb-ha:tsb\\.${key} = .* differs from the installed ${installedPath.replace(/\./g, "\\.")} \\(${installed.replace(/\./g, "\\.")}\\)\\. .*once activate has succeeded.*: set tsb-ha:tsb\\.${key} to ${installed.replace(/\./g, "\\.")}$`));
     }
   });
 
@@ -276,8 +294,6 @@ describe("adoptedValues and adoptedCa", () => {
     const only = (v: Record<string, unknown>) => ({ secrets: { tsb: { adminPassword: ADMIN_PASSWORD } }, ...v });
     const got = (v: Record<string, unknown>, tsb: InstalledExpectations) => refusal(() => parseAdoptionSecrets(
       { adoptedValues: JSON.stringify(only(v)), adoptedCa: ca() }, SECRETS, "mp1", tsb));
-    assertRefusal(got({ image: { tag: "1.7.2" } }, { ...EXPECT, version: "1.7.3" }), "tsb.version");
-    assertRefusal(got({ image: { registry: "r.example.com/a" } }, EXPECT), "tsb.registry");
     assertRefusal(got({ spec: { organization: "acme" } }, EXPECT), "tsb.organization");
     assertRefusal(got({ spec: { components: { frontEnvoy: { port: "443" } } } }, EXPECT), "tsb.frontEnvoyPort", /\("443"\)/);
     assert.ok(parseAdoptionSecrets({ adoptedValues: JSON.stringify(only({})), adoptedCa: ca() }, SECRETS, "mp1", EXPECT));

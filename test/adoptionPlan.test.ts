@@ -47,7 +47,7 @@ const IDP_TSB = { version: idpValues.image.tag, registry: idpValues.image.regist
 const CF_ZONE = "023e105f4ecef8ad9ca31a8372d0c353";
 const CF_ID = "372e67954025e0ba6aaa6d586b9e0b59";
 
-interface Over { step?: string; sites?: Record<string, Record<string, unknown>>; activeSite?: string; adopt?: Record<string, unknown>; dns?: unknown; keyPem?: boolean }
+interface Over { step?: string; sites?: Record<string, Record<string, unknown>>; activeSite?: string; adopt?: Record<string, unknown>; dns?: unknown; keyPem?: boolean; tsb?: Record<string, unknown> }
 
 /** The acme set: mp1 adopts the idp install (release tsb-managementplane); `sites` adds the others. */
 function config(over: Over = {}): SetConfig {
@@ -58,7 +58,7 @@ function config(over: Over = {}): SetConfig {
     floatingFqdn: FLOATING,
     sites: { mp1: { context: "mp1", adopt }, ...over.sites },
     dns: over.dns ?? { provider: "route53", zoneId: "Z0123456789" },
-    tsb: IDP_TSB,
+    tsb: { ...IDP_TSB, ...over.tsb },
     adoptedValues: JSON.stringify(idpValues),
     adoptedCa: JSON.stringify({ certPem: pem.caCert, ...(over.keyPem === false ? {} : { keyPem: pem.caKey }) }),
   });
@@ -158,6 +158,17 @@ describe("planAdoption", () => {
     named(() => planAdoption(config({ step: "activate", keyPem: false }), imported), "sites.mp1.adopt.trustBundleRolledOut", /must be true/);
     assert.equal(planAdoption(config({ step: "activate", keyPem: false, adopt: { trustBundleRolledOut: true } }), imported)?.decision.step, "activate");
     assert.equal(planAdoption(config({ step: "activate" }), imported)?.decision.step, "activate", "with the CA key no rollout is needed");
+  });
+
+  it("while adopting, tsb.version and tsb.registry must be the installed ones; once activated they may move (an upgrade)", () => {
+    const bumped = { version: "1.10.9" };
+    const mirror = { registry: "mirror.acme.example.com/tsb" };
+    for (const [step, history] of [["import", undefined], ["import", imported], ["activate", imported]] as const) {
+      assert.throws(() => planAdoption(config({ step, tsb: bumped }), history), (e: unknown) => e instanceof ConfigError && /^tsb-ha:tsb\.version = "1\.10\.9" differs from the installed image\.tag/.test(e.message), `${step}`);
+      assert.throws(() => planAdoption(config({ step, tsb: mirror }), history), (e: unknown) => e instanceof ConfigError && /^tsb-ha:tsb\.registry = .* differs from the installed image\.registry/.test(e.message), `${step}`);
+    }
+    assert.equal(planAdoption(config({ step: "activate", tsb: { ...bumped, ...mirror } }), activated)?.preflight, false);
+    assert.equal(planAdoption(config({ step: "activate", tsb: bumped, sites: { mp2: {} } }), activated)?.decision.step, "activate");
   });
 });
 
@@ -286,13 +297,14 @@ describe("adoptedSiteValues", () => {
     assert.equal(atPath(mp1, "secrets.xcp.rootcakey"), idpValues.secrets.xcp.rootcakey, "the fenced adopted site keeps its own");
   });
 
-  it("image.tag and image.registry follow tsb.* where the install set them, on every site", () => {
+  it("image.tag, image.registry and spec.hub follow tsb.* where the install set them, on every site", () => {
     const bumped = { ...tsb, version: "1.10.1", registry: "mirror.acme.example.com/tsb" };
     for (const name of ["mp1", "mp2"]) {
       const { values, changedPaths } = adoptedSiteValues(idpValues, site(name), "mp1", bumped, PEM);
       assert.deepEqual(values["image"], { registry: "mirror.acme.example.com/tsb", tag: "1.10.1" }, name);
       assert.ok(changedPaths.includes("image.tag") && changedPaths.includes("image.registry"), `${name}: relative to the installed values`);
-      assert.equal(atPath(values, "spec.hub"), idpValues.spec.hub, "spec.hub is the installed one");
+      assert.equal(atPath(values, "spec.hub"), "mirror.acme.example.com/tsb", "spec.hub follows the registry");
+      assert.ok(changedPaths.includes("spec.hub"));
     }
     const same = adoptedSiteValues(idpValues, site("mp1"), "mp1", tsb, PEM).changedPaths;
     assert.ok(!same.some((p) => p.startsWith("image")), "no change at adoption");
