@@ -30,8 +30,9 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 const ZONE = "Z0123456789";
 const LIVE_FLOATING_IP = "203.0.113.10";
 const PERMANENT = "mp1.acme.example.com";
+const UPGRADE = "1.10.1";
 
-function config(c: AdoptedCluster, api: FakeKubeApi, opts: { step: string; sites?: Record<string, unknown>; values?: string; ca?: Record<string, string>; rolled?: boolean }): Record<string, unknown> {
+function config(c: AdoptedCluster, api: FakeKubeApi, opts: { step: string; sites?: Record<string, unknown>; values?: string; ca?: Record<string, string>; rolled?: boolean; version?: string }): Record<string, unknown> {
   const adopt = { release: c.release, step: opts.step, floatingRecord: { type: "A" }, ...(opts.rolled ? { trustBundleRolledOut: true } : {}) };
   return {
     activeSite: "mp1",
@@ -39,7 +40,7 @@ function config(c: AdoptedCluster, api: FakeKubeApi, opts: { step: string; sites
     floatingFqdn: c.floatingFqdn,
     sites: { mp1: { fqdn: PERMANENT, kubeconfig: api.kubeconfigPath, context: api.context, adopt }, ...(opts.sites ?? {}) },
     dns: { provider: "route53", zoneId: ZONE, ttl: 60 },
-    tsb: { version: c.chartVersion, registry: (c.values["image"] as Values)["registry"], organization: c.organization },
+    tsb: { version: opts.version ?? c.chartVersion, registry: (c.values["image"] as Values)["registry"], organization: c.organization },
     adoptedValues: opts.values ?? c.valuesYaml,
     adoptedCa: opts.ca ?? { certPem: c.caCertPem, keyPem: c.caKeyPem },
   };
@@ -94,7 +95,8 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     runs["activate"] = await stack.up("activate", config(c, api, { step: "activate" }), extra);
     runs["activate again"] = await stack.up("activate again", config(c, api, { step: "activate" }), extra);
     runs["add mp2"] = await stack.up("add mp2", config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } } }), extra);
-    const failover = config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } } });
+    runs["upgrade"] = await stack.up("upgrade", config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } }, version: UPGRADE }), extra);
+    const failover = config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } }, version: UPGRADE });
     failover["activeSite"] = "mp2";
     ((failover["sites"] as Values)["mp1"] as Values)["state"] = "fenced";
     runs["fail over to mp2"] = await stack.up("fail over to mp2", failover, extra);
@@ -236,9 +238,22 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     assert.ok(!run.infos.some((l) => l.startsWith("mp1: values differ")), "no adoption line once the steps are done");
   });
 
+  it("an upgrade after adoption is an ordinary update: both releases move to the new chart and image, in place", () => {
+    const run = runs["upgrade"]!;
+    assert.deepEqual(run.errors, []);
+    const d = stack.log[5]!.diff;
+    for (const s of ["mp1", "mp2"]) {
+      const inputs = reveal(find(run, `${s}-managementplane`).inputs) as Values;
+      assert.equal(inputs["version"], UPGRADE, s);
+      assert.equal((inputs["values"] as { image: { tag: string } }).image.tag, UPGRADE, `${s}: image.tag follows tsb.version`);
+      assert.ok(d.updated.includes(`${s}-managementplane`) && !d.replaced.includes(`${s}-managementplane`), s);
+    }
+    assert.equal((reveal(find(run, "mp1-managementplane").inputs) as Values)["name"], c.release);
+  });
+
   it("fail over mp1 -> mp2: mp2 gets the active block over the installed values, the adopted release stays untouched, the name moves", () => {
     const run = runs["fail over to mp2"]!;
-    const d = stack.log[5]!.diff;
+    const d = stack.log[6]!.diff;
     const spec = releaseValues(run, "mp2")["spec"] as Values;
     assert.deepEqual(spec["highAvailability"], { active: { exposeEmbeddedPostgresInFrontEnvoy: true } });
     assert.deepEqual(spec["identityProvider"], (c.values["spec"] as Values)["identityProvider"], "the installed identity provider on the new active");
