@@ -314,6 +314,21 @@ describe("adoptedSiteValues", () => {
     assert.deepEqual(adoptedSiteValues(onlyRegistry, site("mp2"), "mp1", bumped, PEM).values["image"], { registry: "mirror.acme.example.com/tsb", pullPolicy: "Always" });
   });
 
+  it("adds no spec.hub where the install set none, and survives a spec that is missing or not a map", () => {
+    const noHub: Record<string, unknown> = structuredClone(sandboxValues);
+    delete (noHub["spec"] as Record<string, unknown>)["hub"];
+    const r = adoptedSiteValues(noHub, site("mp2"), "mp1", { ...tsb, registry: "mirror.acme.example.com/tsb" }, PEM);
+    assert.ok(!("hub" in (r.values["spec"] as Record<string, unknown>)));
+    assert.ok(!r.changedPaths.includes("spec.hub"));
+    for (const spec of [undefined, null, "spec", ["hub"]]) {
+      const v: Record<string, unknown> = { ...structuredClone(sandboxValues), spec };
+      if (spec === undefined) delete v["spec"];
+      const out = adoptedSiteValues(v, site("mp2"), "mp1", tsb, PEM).values["spec"] as Record<string, unknown>;
+      assert.ok(!("hub" in out), JSON.stringify(spec));
+      assert.ok("highAvailability" in out, JSON.stringify(spec));
+    }
+  });
+
   it("adds no image where the install set none, and leaves an image that is not a map alone", () => {
     const noImage: Record<string, unknown> = structuredClone(sandboxValues);
     delete noImage["image"];
