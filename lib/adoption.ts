@@ -412,14 +412,10 @@ export interface AdoptionHistoryView {
 export interface AdoptionDecision {
   site: string;
   step: AdoptStep;
-  /** Import the namespace, the release and the floating record in this update (step import, first run). */
-  importNow: boolean;
   /** The release gets the adopted values verbatim (import) or merged with the HA block and new leaves (activate). */
   values: "verbatim" | "merged";
   /** Leaf certificates are issued from the adopted CA; never a new root CA. */
   issueLeaves: boolean;
-  /** The floating record becomes a CNAME to the adopted site's permanent FQDN (in place, TTL lowered). */
-  pointFloating: boolean;
   /** What the next run reads back as `adoptStep`. */
   historyStep: AdoptStep;
 }
@@ -458,7 +454,7 @@ export function adoptionStep(history: AdoptionHistoryView | undefined, config: A
     if (config.activeSite !== site.name) {
       throw new ConfigError("activeSite", config.activeSite, `must be ${site.name}, the adopted site, while it is imported`);
     }
-    return { site: site.name, step, importNow: done === undefined, values: "verbatim", issueLeaves: false, pointFloating: false, historyStep: "import" };
+    return { site: site.name, step, values: "verbatim", issueLeaves: false, historyStep: "import" };
   }
   // step === "activate"
   if (done === undefined) {
@@ -475,7 +471,7 @@ export function adoptionStep(history: AdoptionHistoryView | undefined, config: A
   if (done === "import" && config.activeSite !== site.name) {
     throw new ConfigError("activeSite", config.activeSite, `must be ${site.name} while it is being made the active`);
   }
-  return { site: site.name, step, importNow: false, values: "merged", issueLeaves: true, pointFloating: true, historyStep: "activate" };
+  return { site: site.name, step, values: "merged", issueLeaves: true, historyStep: "activate" };
 }
 
 // ---------------------------------------------------------------------------------------------------

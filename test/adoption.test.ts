@@ -535,10 +535,9 @@ const fails = (fn: () => unknown, key: string, message: RegExp): void => {
 describe("adoptionStep", () => {
   it("walks import -> activate -> add standby, one update each, each recorded for the next run", () => {
     const first = adoptionStep(undefined, cfg("import"));
-    assert.deepEqual(first, { site: "mp1", step: "import", importNow: true, values: "verbatim", issueLeaves: false, pointFloating: false, historyStep: "import" });
-    assert.equal(adoptionStep(hist("import"), cfg("import"))?.importNow, false, "a rerun of import imports nothing again");
+    assert.deepEqual(first, { site: "mp1", step: "import", values: "verbatim", issueLeaves: false, historyStep: "import" });
     const second = adoptionStep(hist("import"), cfg("activate"));
-    assert.deepEqual(second, { site: "mp1", step: "activate", importNow: false, values: "merged", issueLeaves: true, pointFloating: true, historyStep: "activate" });
+    assert.deepEqual(second, { site: "mp1", step: "activate", values: "merged", issueLeaves: true, historyStep: "activate" });
     assert.equal(adoptionStep(hist("activate"), cfg("activate", ["mp2"]))?.values, "merged", "a standby joins once the activation ran");
     assert.equal(adoptionStep(hist("activate", ["mp2"]), cfg("activate", ["mp2"], "mp2"))?.step, "activate", "later failovers are the normal program's");
     assert.equal(adoptionStep(undefined, { activeSite: "mp1", sites: [{ name: "mp1" }], adoptedCaKeyGiven: true }), undefined, "no adoption configured");

@@ -103,7 +103,7 @@ describe("planAdoption", () => {
     assert.equal(plan.release, "tsb-managementplane");
     assert.equal(plan.namespace, "tsb");
     assert.equal(plan.preflight, true);
-    assert.deepEqual([plan.decision.step, plan.decision.importNow, plan.decision.values, plan.decision.issueLeaves], ["import", true, "verbatim", false]);
+    assert.deepEqual([plan.decision.step, plan.decision.values, plan.decision.issueLeaves], ["import", "verbatim", false]);
     assert.deepEqual(plan.importIds, { namespace: "tsb", release: "tsb/tsb-managementplane", floatingRecord: `Z0123456789_${FLOATING}_CNAME` });
     assert.ok(!("recordedSans" in plan));
     const a = planAdoption(config({ adopt: { release: "mp", floatingRecord: { type: "A" } } }), undefined)!;
@@ -118,14 +118,13 @@ describe("planAdoption", () => {
   it("a rerun of step import runs the preflight again and keeps the import IDs (the engine skips a done import)", () => {
     const plan = planAdoption(config(), imported)!;
     assert.equal(plan.preflight, true);
-    assert.equal(plan.decision.importNow, false);
     assert.deepEqual(plan.importIds, { namespace: "tsb", release: "tsb/tsb-managementplane", floatingRecord: `Z0123456789_${FLOATING}_CNAME` });
   });
 
   it("step activate after import: runs the preflight (it reads the live SANs), imports nothing", () => {
     const plan = planAdoption(config({ step: "activate" }), imported)!;
     assert.equal(plan.preflight, true);
-    assert.deepEqual([plan.decision.step, plan.decision.values, plan.decision.issueLeaves, plan.decision.pointFloating], ["activate", "merged", true, true]);
+    assert.deepEqual([plan.decision.step, plan.decision.values, plan.decision.issueLeaves], ["activate", "merged", true]);
     assert.ok(!("importIds" in plan));
     assert.ok(!("recordedSans" in plan));
   });

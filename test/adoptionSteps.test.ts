@@ -17,7 +17,7 @@ const cfg = (keyPem: string | undefined): SetConfig => ({
 });
 const plan = (step: "import" | "activate", over: Partial<AdoptionPlan> = {}): AdoptionPlan => ({
   site: "mp1", release: "tsb-managementplane", namespace: "tsb", preflight: true,
-  decision: { site: "mp1", step, importNow: step === "import", values: step === "import" ? "verbatim" : "merged", issueLeaves: step === "activate", pointFloating: step === "activate", historyStep: step },
+  decision: { site: "mp1", step, values: step === "import" ? "verbatim" : "merged", issueLeaves: step === "activate", historyStep: step },
   ...(step === "import" ? { importIds: { namespace: "tsb", release: "tsb/tsb-managementplane", floatingRecord: "Z1_tsb.acme.example.com_A" } } : {}),
   ...over,
 });
