@@ -78,12 +78,14 @@ async function main() {
   const promotion = new Promotion(promotionName(plan.active.name), {
     plan, cfg, access, rootCaPem: pki.rootCaCertPem, adminPassword: adminPassword.result, fence: fencePatches,
   });
+  // Adoption step import: the adopted MP is imported and left exactly as it runs.
+  const importing = adoption?.importIds;
   const installed = cfg.adoption && adoption ? { installed: { values: cfg.adoption.values, adoptedSite: adoption.site } } : {};
   const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight, ...installed };
   const adoptedRelease = (site: string) => adoption?.site === site ? {
     adopted: {
-      release: adoption.release, namespace: adoption.namespace, verbatim: adoption.decision.values === "verbatim",
-      ...(adoption.importIds ? { importIds: { namespace: adoption.importIds.namespace, release: adoption.importIds.release } } : {}),
+      release: adoption.release, namespace: adoption.namespace, verbatim: importing !== undefined,
+      ...(importing ? { importIds: { namespace: importing.namespace, release: importing.release } } : {}),
     },
   } : {};
   const certsOf = (site: string) => (pki.sites[site] ? { certs: pki.sites[site] } : {});
@@ -111,7 +113,6 @@ async function main() {
 
   // 3-3b. The active serves: ready gate, then its API answers with the organisation. An adopted MP in
   // step import is left exactly as it runs: nothing to prove, and its leaves do not name its new FQDN yet.
-  const importing = adoption?.decision.values === "verbatim";
   const { gate, verification, serving } = importing ? { gate: active.release, verification: undefined, serving: active.release } : promotion.serving(active.release, activeAddress);
   const activeServes = [serving];
   if (adoption?.preflight && active.changedPaths) {
@@ -178,7 +179,7 @@ async function main() {
       }),
     ],
     after: activeServes,
-    ...(adoption && (adoption.importIds || importing) ? { floatingImport: { ...(adoption.importIds ? { id: adoption.importIds.floatingRecord } : {}), keepLive: importing } } : {}),
+    ...(importing ? { keepLiveRecord: importing.floatingRecord } : {}),
   });
   const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.propagated]));
 

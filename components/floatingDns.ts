@@ -27,11 +27,12 @@ export interface FloatingDnsArgs {
   /** The floating record moves only after these (the active's ready gate). */
   after: pulumi.Resource[];
   /**
-   * Adoption: the floating name's live record is imported (`id`, in the update that imports) and, in
-   * step import, kept exactly as it is (`keepLive`: ignoreChanges on what it points at; the engine keeps
-   * the imported values for ignored properties: pulumi/pulumi pkg/resource/deploy/step.go ImportStep).
+   * Adoption step import: the floating name's live record is imported under this ID and kept exactly as
+   * it is (ignoreChanges on what it points at; the engine keeps the imported values for ignored
+   * properties: pulumi/pulumi pkg/resource/deploy/step.go ImportStep). A rerun passes the same ID: the
+   * engine does not import what is in state under it (step_generator.go isImport).
    */
-  floatingImport?: { id?: string; keepLive: boolean };
+  keepLiveRecord?: string;
 }
 
 /** The record properties that say where a name points (aws route53/record, cloudflare dnsRecord). */
@@ -50,18 +51,17 @@ export class FloatingDns extends pulumi.ComponentResource {
     const identity = { floatingFqdn: args.floating.fqdn, target: args.floating.target };
     super(COMPONENT_TYPE.floatingDns, name, identity, opts);
     // The floating record is the set's front door: a delete would cut every control plane off.
-    const adopt = args.floatingImport;
+    const kept = args.keepLiveRecord;
     this.floatingRecord = this.record(args, args.floating, {
       parent: this, protect: true, dependsOn: args.after,
-      ...(adopt?.id ? { import: adopt.id } : {}),
-      ...(adopt?.keepLive ? { ignoreChanges: POINTS_AT[args.provider] } : {}),
+      ...(kept ? { import: kept, ignoreChanges: POINTS_AT[args.provider] } : {}),
     });
     for (const spec of args.siteRecords) this.record(args, spec, { parent: this });
     this.propagated = new time.Sleep(propagationName(name), {
       createDuration: `${args.ttl}s`,
       // While an adopted record is kept as it is live, the timer says so: the update that moves the
       // record drops the key and so replaces the timer, which waits one TTL again.
-      triggers: { target: args.floating.target, ...(adopt?.keepLive ? { kept: "live record" } : {}) },
+      triggers: { target: args.floating.target, ...(kept ? { kept: "live record" } : {}) },
     }, { parent: this, dependsOn: [this.floatingRecord] });
     this.registerOutputs(identity);
   }
