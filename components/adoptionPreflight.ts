@@ -7,6 +7,7 @@ import type { AdoptedSans } from "../lib/topology";
 import { adoptionPreflight } from "../lib/adoption";
 import { adoptedSans, valuesDriftRefusal, type AdoptionPlan } from "../lib/adoptionPlan";
 import { readAdoptionState } from "../lib/adoptionRead";
+import { plainKubeAccess } from "../lib/kubeAccess";
 
 /**
  * Reads the adopted site and refuses, with every fix at once, when it cannot be adopted as configured.
@@ -15,7 +16,7 @@ import { readAdoptionState } from "../lib/adoptionRead";
 export async function runAdoptionPreflight(cfg: SetConfig, adoption: AdoptionPlan): Promise<AdoptedSans | undefined> {
   const site = cfg.sites.find((s) => s.name === adoption.site)!;
   const given = cfg.adoption!;
-  const access = { ...(site.kubeconfig ? { kubeconfig: site.kubeconfig } : {}), ...(site.context ? { context: site.context } : {}) };
+  const access = plainKubeAccess(site);
   let live: Awaited<ReturnType<typeof readAdoptionState>>;
   try {
     live = await readAdoptionState(access, site.name, { release: adoption.release, namespace: adoption.namespace }, cfg.tsb.apiTimeoutSeconds * 1000);

@@ -17,7 +17,7 @@ import { gunzipSync } from "node:zlib";
 import { TSB_CERTS_SECRET, XCP_CENTRAL_SECRET, type RecordedAdoptionState, type RecordedObject, type Values } from "./adoption";
 import type { KubeAccess } from "./kubeAccess";
 import { KubeAccessDenied, kubeGet, kubePaths } from "./kubeRead";
-import { OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "./names";
+import { MANAGEMENT_PLANE_CR, MANAGEMENT_PLANE_CRD, OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "./names";
 
 const isObj = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -26,10 +26,6 @@ export const HELM_RELEASE_SECRET_TYPE = "helm.sh/release.v1";
 export const HELM_RELEASE_SECRET_PREFIX = "sh.helm.release.v1.";
 /** The label selector Helm's `History`/`Last` query with (pkg/storage/storage.go History). */
 export const helmReleaseSelector = (release: string): string => `owner=helm,name=${release}`;
-
-/** The ManagementPlane CR and its CRD (reference/tsb-facts.md; scripts/onCall.ts MANAGEMENT_PLANE_PATH). */
-export const MANAGEMENT_PLANE_CR = "managementplane";
-export const MANAGEMENT_PLANE_CRD = "managementplanes.install.tetrate.io";
 
 /**
  * Secrets a tctl install made that the chart renders too, so the release must own them

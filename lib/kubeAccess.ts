@@ -12,6 +12,14 @@ export interface KubeAccess {
   context?: string;
 }
 
+/**
+ * A site's access from its config entry, as plain text (a kubeconfig path or contents, and a context);
+ * none: the ambient kubeconfig. The program's resources get it as a secret: clusterAccess.ts kubeAccessOf.
+ */
+export function plainKubeAccess(site: KubeAccess | undefined): KubeAccess {
+  return { ...(site?.kubeconfig ? { kubeconfig: site.kubeconfig } : {}), ...(site?.context ? { context: site.context } : {}) };
+}
+
 export function isInlineKubeconfig(kubeconfig: string): boolean {
   return kubeconfig.includes("\n") || /^\s*(apiVersion|\{|clusters:)/.test(kubeconfig);
 }

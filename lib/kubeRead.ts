@@ -29,7 +29,7 @@ export const kubePaths = {
   clusterRole: (name: string): string => `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`,
   clusterRoleBinding: (name: string): string => `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`,
   customResourceDefinition: (name: string): string => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
-  /** The TSB ManagementPlane CR (install.tetrate.io/v1alpha1, as scripts/onCall.ts MANAGEMENT_PLANE_PATH). */
+  /** The TSB ManagementPlane CR (install.tetrate.io/v1alpha1; lib/names.ts MANAGEMENT_PLANE_CR). */
   managementPlane: (ns: string, name: string): string => `/apis/install.tetrate.io/v1alpha1/namespaces/${ns}/managementplanes/${name}`,
 };
 

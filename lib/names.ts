@@ -9,6 +9,9 @@ export const CUT_DEPLOYMENTS = ["envoy"] as const;
 /** Seed failover step 2: the promotion is done when this deployment is Available. */
 export const READY_DEPLOYMENT = "tsb";
 export const SIGNING_KEY_SECRET = "iam-signing-key";
+/** The ManagementPlane CR the chart renders (install.tetrate.io/v1alpha1, in the release's namespace) and its CRD. */
+export const MANAGEMENT_PLANE_CR = "managementplane";
+export const MANAGEMENT_PLANE_CRD = "managementplanes.install.tetrate.io";
 export const JWKS_SECRET = "tsb-iam-jwks";
 export const STANDBY_SA_SECRET = "tsb-standby-sa";
 export const ANNOTATION_PREFIX = "tsb-ha.tetrate.io";

@@ -10,7 +10,7 @@
 // - DNS: node's dns module against a configurable resolver; the provider's record behind DnsRecordReader.
 import type * as k8sClient from "@kubernetes/client-node";
 import type { KubeAccess } from "../lib/kubeAccess";
-import { withTimeout } from "../lib/kubeAccess";
+import { plainKubeAccess, withTimeout } from "../lib/kubeAccess";
 import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
 import { parseConfig, type RawConfig, type SetConfig } from "../lib/config";
 import { NAMESPACE } from "../lib/errors";
@@ -20,7 +20,7 @@ import { podExecTransport } from "../lib/podExec";
 import type { ReplicationProbe } from "../lib/replication";
 import type { NameAnswer } from "../lib/status";
 import type { AccessNeed, DnsEvidence } from "../lib/readiness";
-import { TSB_NAMESPACE } from "../lib/names";
+import { MANAGEMENT_PLANE_CR, TSB_NAMESPACE } from "../lib/names";
 
 /** What the Automation API returns (ConfigMap, OutputMap), plus the CLI version and lock state. */
 export interface StackSnapshot {
@@ -121,8 +121,7 @@ export function viewStack(s: StackSnapshot): StackView {
 }
 
 export function accessOf(config: SetConfig, site: string): KubeAccess {
-  const s = config.sites.find((x) => x.name === site);
-  return { ...(s?.kubeconfig ? { kubeconfig: s.kubeconfig } : {}), ...(s?.context ? { context: s.context } : {}) };
+  return plainKubeAccess(config.sites.find((x) => x.name === site));
 }
 
 /** GET one object; "missing" on 404; throws on anything else (message names site and path, no credential). */
@@ -139,7 +138,7 @@ export async function secretData(access: KubeAccess, site: string, name: string,
 }
 
 /** The ManagementPlane CR the chart renders (reference/tsb-facts.md: install.tetrate.io/v1alpha1, `managementplane` in `tsb`). */
-export const MANAGEMENT_PLANE_PATH = `/apis/install.tetrate.io/v1alpha1/namespaces/${TSB_NAMESPACE}/managementplanes/managementplane`;
+export const MANAGEMENT_PLANE_PATH = kubePaths.managementPlane(TSB_NAMESPACE, MANAGEMENT_PLANE_CR);
 
 /** One SelfSubjectAccessReview per need, in the TSB namespace, each bounded. */
 export async function accessReviews(access: KubeAccess, site: string, needs: readonly AccessNeed[], timeoutMs: number): Promise<{ need: AccessNeed; allowed?: boolean; error?: string }[]> {
