@@ -18,7 +18,8 @@ import { SIGNING_KEY_SECRET } from "./names";
 
 export type Values = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A map of values (not null, not a list): what Helm merges key by key. */
+export const isValues = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
 
 // ---------------------------------------------------------------------------------------------------
 // Values
@@ -54,7 +55,7 @@ export function parseHelmValues(text: string, key = "adoptedValues"): Values {
   } catch {
     throw new ConfigError(key, "[secret]", "is not YAML or JSON. Use the output of: helm get values <release> -n <namespace> -o yaml");
   }
-  if (!isObj(parsed)) {
+  if (!isValues(parsed)) {
     throw new ConfigError(key, "[secret]", "is not a map of values. A release installed without values cannot be adopted as it is: its `spec` (organization, hub) is in the values");
   }
   return parsed;
@@ -64,11 +65,11 @@ export function parseHelmValues(text: string, key = "adoptedValues"): Values {
 export function leafPaths(v: unknown, prefix = ""): Map<string, unknown> {
   const out = new Map<string, unknown>();
   const walk = (x: unknown, p: string): void => {
-    if (isObj(x) && Object.keys(x).length > 0) {
+    if (isValues(x) && Object.keys(x).length > 0) {
       for (const [k, child] of Object.entries(x)) walk(child, p === "" ? k : `${p}.${k}`);
     } else if (Array.isArray(x) && x.length > 0) {
       x.forEach((child, i) => walk(child, `${p}[${i}]`));
-    } else if (p !== "" || !isObj(x)) {
+    } else if (p !== "" || !isValues(x)) {
       out.set(p, x); // an empty root map has no leaves
     }
   };
@@ -96,7 +97,7 @@ export function deepMerge(base: Values, overlay: Values): Values {
   const out: Values = structuredClone(base);
   for (const [k, v] of Object.entries(overlay)) {
     const old = out[k];
-    out[k] = isObj(old) && isObj(v) ? deepMerge(old, v) : structuredClone(v);
+    out[k] = isValues(old) && isValues(v) ? deepMerge(old, v) : structuredClone(v);
   }
   return out;
 }
@@ -121,7 +122,7 @@ function certOverlay(certs: AdoptionCerts): Values {
  */
 export function mergeAdoptedValues(existing: Values, activeBlock: Values, certs: AdoptionCerts): ValuesChange {
   const merged = deepMerge(existing, certOverlay(certs));
-  const spec = isObj(merged["spec"]) ? merged["spec"] : {};
+  const spec = isValues(merged["spec"]) ? merged["spec"] : {};
   merged["spec"] = { ...spec, highAvailability: structuredClone(activeBlock) };
   return { values: merged, changedPaths: changedLeafPaths(existing, merged) };
 }
@@ -135,11 +136,11 @@ export function mergeAdoptedValues(existing: Values, activeBlock: Values, certs:
 export function standbyValuesFromExisting(existing: Values, standbyBlock: Values, certs: AdoptionCerts): ValuesChange {
   // The active's leaves and HA block need no removal: the overlay and the block below replace them.
   const base = structuredClone(existing);
-  const secrets = isObj(base["secrets"]) ? base["secrets"] : undefined;
-  const xcp = secrets && isObj(secrets["xcp"]) ? secrets["xcp"] : undefined;
+  const secrets = isValues(base["secrets"]) ? base["secrets"] : undefined;
+  const xcp = secrets && isValues(secrets["xcp"]) ? secrets["xcp"] : undefined;
   if (xcp) delete xcp["rootcakey"];
   const values = deepMerge(base, certOverlay(certs));
-  values["spec"] = { ...(isObj(values["spec"]) ? values["spec"] : {}), highAvailability: structuredClone(standbyBlock) };
+  values["spec"] = { ...(isValues(values["spec"]) ? values["spec"] : {}), highAvailability: structuredClone(standbyBlock) };
   return { values, changedPaths: changedLeafPaths(existing, values) };
 }
 
@@ -295,12 +296,12 @@ export function adoptionPreflight(r: RecordedAdoptionState): Refusal[] {
         `Changing it disconnects every control plane: set ${NAMESPACE}:tsb.organization to ${JSON.stringify(spec["organization"])}`);
     }
     const dataStore = spec["dataStore"];
-    if (isObj(dataStore) && Object.keys(dataStore).length > 0) {
+    if (isValues(dataStore) && Object.keys(dataStore).length > 0) {
       refuse("external-postgres", "spec.dataStore is set: the MP uses an external Postgres, and a standby synchronises only the embedded one (seed). " +
         "Not supported by this program: replicate the external database with its own tools and follow the vendor's DR guide");
     }
-    const tokenIssuer = isObj(spec["tokenIssuer"]) ? spec["tokenIssuer"] : {};
-    const jwt = isObj(tokenIssuer["jwt"]) ? tokenIssuer["jwt"] : {};
+    const tokenIssuer = isValues(spec["tokenIssuer"]) ? spec["tokenIssuer"] : {};
+    const jwt = isValues(tokenIssuer["jwt"]) ? tokenIssuer["jwt"] : {};
     const keysSecret = jwt["signingKeysSecret"];
     if (keysSecret === TSB_CERTS_SECRET) {
       refuse("signing-key-in-tsb-certs", "spec.tokenIssuer.jwt.signingKeysSecret is tsb-certs: the IAM signs tokens with the front-envoy key, so the new leaf certificate would change the signing key and invalidate every token. " +
@@ -309,7 +310,7 @@ export function adoptionPreflight(r: RecordedAdoptionState): Refusal[] {
       refuse("signing-key-unknown", `neither spec.tokenIssuer.jwt.signingKeysSecret nor Secret ${SIGNING_KEY_SECRET} tells where the IAM signing key is kept, so the standby cannot get a copy. ` +
         `Check with: kubectl get managementplane -n ${ns} -o yaml; kubectl get secret -n ${ns} ${SIGNING_KEY_SECRET}`);
     }
-    const certIssuer = isObj(spec["certIssuer"]) ? spec["certIssuer"] : {};
+    const certIssuer = isValues(spec["certIssuer"]) ? spec["certIssuer"] : {};
     if (certIssuer["tsbCerts"] !== undefined) {
       refuse("tsb-cert-automation", "spec.certIssuer.tsbCerts is set: TSB issues tsb-certs itself and would overwrite the leaf the program supplies. " +
         "Remove spec.certIssuer.tsbCerts in a reviewed helm upgrade first (docs: automated-certificate-management) [guess: the vendor should confirm the order]");

@@ -3,7 +3,7 @@
 // Checked with the rest of the config, before any resource is registered; no message repeats a secret.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { ConfigError, NAMESPACE } from "./errors";
-import { parseHelmValues, type AdoptConfig, type Values } from "./adoption";
+import { isValues, parseHelmValues, type AdoptConfig, type Values } from "./adoption";
 
 export const ADOPT_KEYS = ["release", "namespace", "step", "floatingRecord", "trustBundleRolledOut"];
 export const ADOPT_STEPS = ["import", "activate"] as const;
@@ -29,8 +29,7 @@ export interface AdoptionSecrets {
   adminPassword: string;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const at = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((x, k) => (isObj(x) ? x[k] : undefined), v);
+const at = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((x, k) => (isValues(x) ? x[k] : undefined), v);
 
 /** Helm's limit for a release name (helm/helm pkg/chartutil/validate_name.go: 53 characters, DNS-1123). */
 const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -39,7 +38,7 @@ const RELEASE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 export function parseSiteAdoption(name: string, value: unknown, dnsProvider: string | undefined): SiteAdoption | undefined {
   if (value === undefined || value === null) return undefined;
   const key = (k: string): string => `sites.${name}.adopt${k ? `.${k}` : ""}`;
-  if (!isObj(value)) throw new ConfigError(key(""), value, `is not an object. Allowed: {${ADOPT_KEYS.join(", ")}}; see docs/adopting.md`);
+  if (!isValues(value)) throw new ConfigError(key(""), value, `is not an object. Allowed: {${ADOPT_KEYS.join(", ")}}; see docs/adopting.md`);
   for (const k of Object.keys(value)) {
     if (!ADOPT_KEYS.includes(k)) throw new ConfigError(key(k), value[k], `is not an adoption setting. Allowed: ${ADOPT_KEYS.join(", ")}`);
   }
@@ -58,7 +57,7 @@ export function parseSiteAdoption(name: string, value: unknown, dnsProvider: str
   }
   const record = value["floatingRecord"];
   const type = at(record, "type");
-  if (!isObj(record) || typeof type !== "string" || !(FLOATING_RECORD_TYPES as readonly string[]).includes(type)) {
+  if (!isValues(record) || typeof type !== "string" || !(FLOATING_RECORD_TYPES as readonly string[]).includes(type)) {
     throw new ConfigError(key("floatingRecord.type"), type, `is required: the type of the floating name's live record, which is imported as it is. Allowed: ${FLOATING_RECORD_TYPES.join(", ")}`);
   }
   for (const k of Object.keys(record)) {
@@ -139,7 +138,7 @@ function howToSet(k: string): string {
 function parseAdoptedCa(text: string): AdoptionSecrets["ca"] {
   let v: unknown;
   try { v = JSON.parse(text); } catch { v = undefined; }
-  if (!isObj(v)) throw new ConfigError("adoptedCa", "(secret, not shown)", `is not an object. Allowed: {certPem, keyPem}. ${howToSet("adoptedCa")}`);
+  if (!isValues(v)) throw new ConfigError("adoptedCa", "(secret, not shown)", `is not an object. Allowed: {certPem, keyPem}. ${howToSet("adoptedCa")}`);
   for (const k of Object.keys(v)) {
     if (k !== "certPem" && k !== "keyPem") throw new ConfigError(`adoptedCa.${k}`, "(secret, not shown)", "is not a CA setting. Allowed: certPem, keyPem");
   }

@@ -8,7 +8,7 @@ import { highAvailabilityBlock } from "./values";
 import { siteCertSpecs, type LeafSpec, type SiteCertSpecs } from "./certs";
 import { installedImageRefusal } from "./adoptionConfig";
 import {
-  adoptionImportIds, adoptionStep, changedLeafPaths, deepMerge, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
+  adoptionImportIds, adoptionStep, changedLeafPaths, deepMerge, isValues, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
   standbyValuesFromExisting, type AdoptionDecision, type SanSet, type Values, type ValuesChange,
 } from "./adoption";
 
@@ -112,12 +112,9 @@ function unique(list: string[], key: (s: string) => string): string[] {
 export function adoptedSiteValues(existing: Values, site: SitePlan, adoptedSite: string, tsb: SetConfig["tsb"], pem: SiteSecretsPem): ValuesChange {
   const image = existing["image"];
   const follow: Values = {};
-  if (typeof image === "object" && image !== null && !Array.isArray(image)) {
-    const i = image as Values;
-    follow["image"] = { ...("tag" in i ? { tag: tsb.version } : {}), ...("registry" in i ? { registry: tsb.registry } : {}) };
-  }
+  if (isValues(image)) follow["image"] = { ...("tag" in image ? { tag: tsb.version } : {}), ...("registry" in image ? { registry: tsb.registry } : {}) };
   const spec = existing["spec"];
-  if (typeof spec === "object" && spec !== null && !Array.isArray(spec) && "hub" in spec) follow["spec"] = { hub: tsb.registry };
+  if (isValues(spec) && "hub" in spec) follow["spec"] = { hub: tsb.registry };
   const base = deepMerge(existing, follow);
   const block = highAvailabilityBlock(site, tsb.frontEnvoyPort);
   const certs = { tsbCert: pem.tsbCert, tsbKey: pem.tsbKey, xcpCert: pem.xcpCert, xcpKey: pem.xcpKey, rootCa: pem.rootCa };

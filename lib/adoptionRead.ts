@@ -14,12 +14,11 @@
 // info.status ("deployed", "superseded", "pending-upgrade", ...), chart.metadata.{name,version}, config =
 // the user-supplied values (what `helm get values` prints: pkg/action/get_values.go returns rel.Config).
 import { gunzipSync } from "node:zlib";
-import { TSB_CERTS_SECRET, XCP_CENTRAL_SECRET, type RecordedAdoptionState, type RecordedObject, type Values } from "./adoption";
+import { isValues, TSB_CERTS_SECRET, XCP_CENTRAL_SECRET, type RecordedAdoptionState, type RecordedObject, type Values } from "./adoption";
 import type { KubeAccess } from "./kubeAccess";
 import { KubeAccessDenied, kubeGet, kubePaths } from "./kubeRead";
 import { MANAGEMENT_PLANE_CR, MANAGEMENT_PLANE_CRD, OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "./names";
 
-const isObj = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Helm 3's storage Secret type and name prefix (pkg/storage/driver/secrets.go, pkg/storage/storage.go HelmStorageType). */
 export const HELM_RELEASE_SECRET_TYPE = "helm.sh/release.v1";
@@ -73,13 +72,13 @@ function strictBase64(text: string, what: string): Buffer {
  * Errors name the Secret and what is wrong with it, never its contents.
  */
 export function decodeHelmReleaseSecret(secret: unknown): HelmReleaseRecord {
-  const meta = isObj(secret) && isObj(secret["metadata"]) ? secret["metadata"] : {};
+  const meta = isValues(secret) && isValues(secret["metadata"]) ? secret["metadata"] : {};
   const id = `Secret ${typeof meta["namespace"] === "string" ? `${meta["namespace"]}/` : ""}${typeof meta["name"] === "string" ? meta["name"] : "(unnamed)"}`;
-  if (!isObj(secret)) throw new Error("a Helm release Secret must be an object");
+  if (!isValues(secret)) throw new Error("a Helm release Secret must be an object");
   if (secret["type"] !== HELM_RELEASE_SECRET_TYPE) {
     throw new Error(`${id} is not a Helm 3 release record (type ${JSON.stringify(secret["type"] ?? null)}, expected ${HELM_RELEASE_SECRET_TYPE})`);
   }
-  const data = isObj(secret["data"]) ? secret["data"] : {};
+  const data = isValues(secret["data"]) ? secret["data"] : {};
   const encoded = data["release"];
   if (typeof encoded !== "string" || encoded === "") throw new Error(`${id} has no data.release`);
   let bytes: Buffer;
@@ -103,10 +102,10 @@ export function decodeHelmReleaseSecret(secret: unknown): HelmReleaseRecord {
   } catch {
     throw new Error(`${id}: data.release does not hold a JSON release (neither gzip nor JSON after base64)`);
   }
-  if (!isObj(rel)) throw new Error(`${id}: the decoded release is not a JSON object`);
-  const info = isObj(rel["info"]) ? rel["info"] : {};
-  const chart = isObj(rel["chart"]) ? rel["chart"] : {};
-  const chartMeta = isObj(chart["metadata"]) ? chart["metadata"] : {};
+  if (!isValues(rel)) throw new Error(`${id}: the decoded release is not a JSON object`);
+  const info = isValues(rel["info"]) ? rel["info"] : {};
+  const chart = isValues(rel["chart"]) ? rel["chart"] : {};
+  const chartMeta = isValues(chart["metadata"]) ? chart["metadata"] : {};
   const need = (v: unknown, field: string): string => {
     if (typeof v !== "string" || v === "") throw new Error(`${id}: the decoded release has no ${field}`);
     return v;
@@ -114,7 +113,7 @@ export function decodeHelmReleaseSecret(secret: unknown): HelmReleaseRecord {
   const revision = rel["version"];
   if (typeof revision !== "number" || !Number.isInteger(revision) || revision < 1) throw new Error(`${id}: the decoded release has no revision (version)`);
   const config = rel["config"];
-  if (config !== undefined && config !== null && !isObj(config)) throw new Error(`${id}: the decoded release's config is not a map of values`);
+  if (config !== undefined && config !== null && !isValues(config)) throw new Error(`${id}: the decoded release's config is not a map of values`);
   return {
     name: need(rel["name"], "name"),
     // Helm writes namespace into the record since 3.0; fall back to the Secret's own namespace.
@@ -123,7 +122,7 @@ export function decodeHelmReleaseSecret(secret: unknown): HelmReleaseRecord {
     status: need(info["status"], "info.status"),
     chartName: need(chartMeta["name"], "chart.metadata.name"),
     chartVersion: need(chartMeta["version"], "chart.metadata.version"),
-    config: isObj(config) ? config : {},
+    config: isValues(config) ? config : {},
   };
 }
 
@@ -139,7 +138,7 @@ export function latestRelease(secrets: readonly unknown[], release: string): Hel
   let best: HelmReleaseRecord | undefined;
   const broken: Array<{ label: number; error: Error }> = [];
   for (const s of secrets) {
-    const labels = isObj(s) && isObj(s["metadata"]) && isObj(s["metadata"]["labels"]) ? s["metadata"]["labels"] : {};
+    const labels = isValues(s) && isValues(s["metadata"]) && isValues(s["metadata"]["labels"]) ? s["metadata"]["labels"] : {};
     if (labels["name"] !== undefined && labels["name"] !== release) continue;
     try {
       const r = decodeHelmReleaseSecret(s);
@@ -176,7 +175,7 @@ export async function readAdoptionState(access: KubeAccess, site: string, target
   const { release, namespace: ns } = target;
   const get = async (path: string): Promise<Values | undefined> => {
     const r = await kubeGet(access, site, path, timeoutMs);
-    return r.found ? (isObj(r.object) ? r.object : {}) : undefined;
+    return r.found ? (isValues(r.object) ? r.object : {}) : undefined;
   };
   const rbac = operatorClusterRbacName(ns);
   const owned: Array<{ kind: string; name: string; namespaced: boolean; path: string }> = [
@@ -211,13 +210,13 @@ export async function readAdoptionState(access: KubeAccess, site: string, target
   const found = owned.map((o, i) => ({ ...o, obj: ownedObjects[i] }));
   const objects: RecordedObject[] = found.flatMap(({ kind, name, namespaced, obj }) => {
     if (!obj) return [];
-    const meta = isObj(obj["metadata"]) ? obj["metadata"] : {};
+    const meta = isValues(obj["metadata"]) ? obj["metadata"] : {};
     return [{
       kind,
       name,
       ...(namespaced ? { namespace: ns } : {}),
-      ...(isObj(meta["labels"]) ? { labels: stringMap(meta["labels"]) } : {}),
-      ...(isObj(meta["annotations"]) ? { annotations: stringMap(meta["annotations"]) } : {}),
+      ...(isValues(meta["labels"]) ? { labels: stringMap(meta["labels"]) } : {}),
+      ...(isValues(meta["annotations"]) ? { annotations: stringMap(meta["annotations"]) } : {}),
     }];
   });
   const objectOf = (kind: string, name: string): Values | undefined => found.find((o) => o.kind === kind && o.name === name)?.obj;
@@ -225,7 +224,7 @@ export async function readAdoptionState(access: KubeAccess, site: string, target
 
   return {
     ...(latest ? { release: { chartVersion: latest.chartVersion, status: latest.status }, revision: latest.revision, storedValues: latest.config } : {}),
-    ...(cr ? { managementPlaneSpec: isObj(cr["spec"]) ? cr["spec"] : {} } : {}),
+    ...(cr ? { managementPlaneSpec: isValues(cr["spec"]) ? cr["spec"] : {} } : {}),
     ...(crd && crd !== "forbidden" ? { crdSpecProperties: crdSpecProperties(crd) } : {}),
     ...optional("tsbCertsPem", tlsCrt(objectOf("Secret", TSB_CERTS_SECRET), site, ns, TSB_CERTS_SECRET)),
     ...optional("xcpCentralCertPem", tlsCrt(objectOf("Secret", XCP_CENTRAL_SECRET), site, ns, XCP_CENTRAL_SECRET)),
@@ -239,21 +238,21 @@ export async function readAdoptionState(access: KubeAccess, site: string, target
  * (`spec.versions[].schema.openAPIV3Schema.properties.spec.properties`), sorted. Pure.
  */
 export function crdSpecProperties(crd: unknown): string[] {
-  const spec = isObj(crd) && isObj(crd["spec"]) ? crd["spec"] : {};
+  const spec = isValues(crd) && isValues(crd["spec"]) ? crd["spec"] : {};
   const versions = Array.isArray(spec["versions"]) ? spec["versions"] : [];
   const out = new Set<string>();
   for (const v of versions) {
-    if (!isObj(v) || v["served"] !== true) continue;
-    const schema = isObj(v["schema"]) && isObj(v["schema"]["openAPIV3Schema"]) ? v["schema"]["openAPIV3Schema"] : {};
-    const props = isObj(schema["properties"]) && isObj(schema["properties"]["spec"]) ? schema["properties"]["spec"]["properties"] : undefined;
-    if (isObj(props)) Object.keys(props).forEach((k) => out.add(k));
+    if (!isValues(v) || v["served"] !== true) continue;
+    const schema = isValues(v["schema"]) && isValues(v["schema"]["openAPIV3Schema"]) ? v["schema"]["openAPIV3Schema"] : {};
+    const props = isValues(schema["properties"]) && isValues(schema["properties"]["spec"]) ? schema["properties"]["spec"]["properties"] : undefined;
+    if (isValues(props)) Object.keys(props).forEach((k) => out.add(k));
   }
   return [...out].sort();
 }
 
 /** `tls.crt` of a Secret, decoded; undefined when the Secret or the key is missing. */
 function tlsCrt(secret: Values | undefined, site: string, ns: string, name: string): string | undefined {
-  const data = secret && isObj(secret["data"]) ? secret["data"] : undefined;
+  const data = secret && isValues(secret["data"]) ? secret["data"] : undefined;
   const b64 = data?.["tls.crt"];
   if (typeof b64 !== "string" || b64 === "") return undefined;
   try {
