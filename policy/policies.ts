@@ -288,35 +288,25 @@ export function oneRootCa(level: EnforcementLevel = "mandatory"): StackValidatio
       const roots = [...v.byName.values()].filter((r) => r.type === TYPES.selfSignedCert && r.props["isCaCertificate"] === true);
       // An adopted set's CA is the one its control planes already trust, given in config: no root in the stack.
       const adoptedCa = [...v.byName.values()].find((r) => r.type === TYPES.pki && r.props["ca"] === "adopted");
+      let ca: { pem: string | undefined; name: string; trusted: string };
       if (adoptedCa && roots.length === 0) {
-        const caPem = str(adoptedCa.props["rootCaCertPem"]);
-        for (const cert of [...v.byName.values()].filter((r) => r.type === TYPES.locallySignedCert)) {
-          if (str(cert.props["caCertPem"]) !== caPem) {
-            report(`Certificate ${cert.name} is signed by a CA other than the adopted CA: control planes trust only that CA, so they would reject this management plane.`, cert.urn);
-          }
-        }
-        for (const { site, release } of releases) {
-          if (str(at(release.props, "values", "secrets", "xcp", "rootca")) !== caPem) {
-            report(`The release of ${site} sets secrets.xcp.rootca to something other than the adopted CA: its XCP central would not trust the certificates of the set.`, release.urn);
-          }
-        }
-        return;
-      }
-      if (roots.length !== 1) {
+        ca = { pem: str(adoptedCa.props["rootCaCertPem"]), name: "the adopted CA", trusted: "that CA" };
+      } else if (roots.length !== 1) {
         report(`The stack has ${roots.length} self-signed CA certificates (${list(roots.map((r) => r.name))}); it needs exactly one root CA ` +
           "for every management plane, never one per instance (instances drift apart when one rotates).");
         return;
+      } else {
+        ca = { pem: str(roots[0]!.props["certPem"]), name: `the root CA ${roots[0]!.name}`, trusted: "the set's root" };
       }
-      const rootPem = str(roots[0]!.props["certPem"]);
       for (const cert of [...v.byName.values()].filter((r) => r.type === TYPES.locallySignedCert)) {
-        if (str(cert.props["caCertPem"]) !== rootPem) {
-          report(`Certificate ${cert.name} is signed by a CA other than the root CA ${roots[0]!.name}: ` +
-            "control planes trust only the set's root, so they would reject this management plane.", cert.urn);
+        if (str(cert.props["caCertPem"]) !== ca.pem) {
+          report(`Certificate ${cert.name} is signed by a CA other than ${ca.name}: ` +
+            `control planes trust only ${ca.trusted}, so they would reject this management plane.`, cert.urn);
         }
       }
       for (const { site, release } of releases) {
-        if (str(at(release.props, "values", "secrets", "xcp", "rootca")) !== rootPem) {
-          report(`The release of ${site} sets secrets.xcp.rootca to something other than the root CA ${roots[0]!.name}: ` +
+        if (str(at(release.props, "values", "secrets", "xcp", "rootca")) !== ca.pem) {
+          report(`The release of ${site} sets secrets.xcp.rootca to something other than ${ca.name}: ` +
             "its XCP central would not trust the certificates of the set.", release.urn);
         }
       }
