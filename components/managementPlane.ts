@@ -85,9 +85,12 @@ export class ManagementPlane extends pulumi.ComponentResource {
     if (!site.managed) throw new pulumi.ResourceError(`site ${site.name} is not managed by this stack`, this);
 
     const adopted = args.adopted;
-    // The adopted namespace and release are taken as they are, and protected: a delete would uninstall a
-    // management plane that control planes depend on.
-    const owned = adopted ? { ...keep, protect: true } : keep;
+    // Step import takes the adopted namespace and release as they are, protected: the imports must not
+    // turn into anything else. Afterwards they are guarded like every site's (retainOnDelete) and no
+    // longer protected: the engine refuses to delete a protected resource before it looks at
+    // retainOnDelete (pulumi/pulumi pkg/resource/deploy/step.go DeleteStep.Apply), so a protected
+    // release would stop the failover that drops the adopted site once it is lost.
+    const owned = adopted?.verbatim ? { ...keep, protect: true } : keep;
     const namespace = new k8s.core.v1.Namespace(namespaceName(site.name), {
       metadata: adopted ? { name: adopted.namespace } : { name: TSB_NAMESPACE, labels: { "app.kubernetes.io/managed-by": "tsb-ha" } },
     }, {

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { Stack, changes, importUpdates } from "./harness/engine";
+import { Stack, changes, engineDiff, importUpdates } from "./harness/engine";
 import { find, has, isSecretValue, reveal, type ChildOutput } from "./harness/runProgram";
 import { FakeKubeApi } from "./harness/fakeKubeApi";
 import { seedAdoptedCluster, type AdoptedCluster } from "./harness/adoptedCluster";
@@ -83,6 +83,7 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
   const stack = new Stack({ tls: "openssl", secretKeys: ["adoptedValues", "adoptedCa"] });
   const runs: Record<string, ChildOutput> = {};
   const imported = new Stack();
+  let lostDiff: ReturnType<typeof engineDiff> | undefined;
 
   before(async () => {
     api = await FakeKubeApi.start({ context: "mp1" });
@@ -95,6 +96,14 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     runs["activate"] = await stack.up("activate", config(c, api, { step: "activate" }), extra);
     runs["activate again"] = await stack.up("activate again", config(c, api, { step: "activate" }), extra);
     runs["add mp2"] = await stack.up("add mp2", config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } } }), extra);
+    // A fork of the stack at this point: mp1's cluster is gone, and the set fails over to mp2 without it.
+    const lost = new Stack({ tls: "openssl", secretKeys: ["adoptedValues", "adoptedCa"] });
+    Object.assign(lost, structuredClone({ outputs: stack.outputs, last: stack.last, clusters: stack.clusters }));
+    const lostCfg = config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } } });
+    lostCfg["activeSite"] = "mp2";
+    ((lostCfg["sites"] as Values)["mp1"] as Values)["state"] = "lost";
+    runs["lose mp1"] = await lost.up("lose mp1, fail over to mp2", lostCfg, { ...extra, unreachableSites: ["mp1"] });
+    lostDiff = lost.log[0]!.diff;
     runs["upgrade"] = await stack.up("upgrade", config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } }, version: UPGRADE }), extra);
     const failover = config(c, api, { step: "activate", sites: { mp2: { context: "mp2" } }, version: UPGRADE });
     failover["activeSite"] = "mp2";
@@ -236,6 +245,17 @@ describe("adopting a hand-installed management plane (route A: the CA's key is g
     assert.ok(!d.updated.includes("mp1-managementplane") && !d.replaced.includes("mp1-managementplane"), JSON.stringify(d));
     assert.ok(d.created.includes("mp2-managementplane"));
     assert.ok(!run.infos.some((l) => l.startsWith("mp1: values differ")), "no adoption line once the steps are done");
+  });
+
+  it("once imported, the adopted namespace and release are not protected: a lost adopted site leaves the state and the failover goes on", () => {
+    for (const name of ["mp1-namespace", "mp1-managementplane"]) {
+      assert.ok(find(runs["import"]!, name).protect, `${name} protected while imported`);
+      assert.equal(find(runs["activate"]!, name).protect, false, `${name} from activate on`);
+      assert.ok(find(runs["activate"]!, name).retainOnDelete, `${name} is never deleted from the cluster`);
+    }
+    assert.deepEqual(runs["lose mp1"]!.errors, []);
+    assert.ok(lostDiff!.removed.includes("mp1-managementplane") && lostDiff!.removed.includes("mp1-namespace"), JSON.stringify(lostDiff));
+    assert.deepEqual((reveal(find(runs["lose mp1"]!, "floating-record").inputs) as Values)["records"], ["mp2.acme.example.com"]);
   });
 
   it("an upgrade after adoption is an ordinary update: both releases move to the new chart and image, in place", () => {

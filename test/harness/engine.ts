@@ -139,6 +139,13 @@ export class Stack {
       clusterSecrets: this.clusters,
     });
     const diff = this.last ? engineDiff(this.last, run) : engineDiff({ registrations: [], errors: [], warnings: [], infos: [], clustersAfter: {} }, run);
+    // A protected resource that left the program is not deleted: the update fails, retainOnDelete or
+    // not (pulumi/pulumi pkg/resource/deploy/step.go DeleteStep.Apply checks Protect first).
+    for (const r of this.last?.registrations ?? []) {
+      if (r.kind === "register" && r.protect && diff.removed.includes(r.name)) {
+        run.errors.push(`resource "${r.urn}" cannot be deleted\nbecause it is protected.`);
+      }
+    }
     this.log.push({ step, diff, errors: run.errors });
     for (const [k, v] of Object.entries(run.outputs ?? {})) if (!v.failed) this.outputs[k] = { value: v.value, secret: v.secret };
     this.clusters = run.clustersAfter;
