@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { loadConfig, toRunError } from "./lib/loadConfig";
-import { parseHistory, planSet, type AdoptedSans, type SetHistory, type SetPlan } from "./lib/topology";
+import { parseHistory, planSet, withActiveTimeline, type AdoptedSans, type SetHistory, type SetPlan } from "./lib/topology";
 import { planAdoption, type AdoptionPlan } from "./lib/adoptionPlan";
 import { describeAdoption } from "./lib/adoptionSteps";
 import { trustBundleDelta } from "./lib/adoption";
@@ -162,6 +162,8 @@ async function main() {
     });
     return [site.name, mp] as const;
   }));
+  // A failover: every other standby proven to stream from the new active (or the update stops with its rebuild).
+  const follows = plan.sites.filter((s) => s.managed && s.role === "standby").flatMap((s) => promotion.follow(s, others.get(s.name)!.release) ?? []);
   // Standbys, and fenced sites whose record the set keeps (their address watch changes nothing: no call).
   for (const s of plan.sites.filter((x) => x.managed && (x.role === "standby" || x.role === "fenced"))) void addressOf(s.name, others.get(s.name)!.release);
 
@@ -187,7 +189,7 @@ async function main() {
 
   // The guards of the next run trust `history`; it resolves only once every step above has, so a
   // failed update (which still saves the outputs it resolved) keeps the last good history.
-  const done = [dns.floatingRecord, ...cuts, serving, ...[active, ...others.values()].map((mp) => mp.release)].map((r) => r.urn);
+  const done = [dns.floatingRecord, ...cuts, serving, ...follows, ...[active, ...others.values()].map((mp) => mp.release)].map((r) => r.urn);
   const afterEveryStep = <T>(value: T): pulumi.Output<T> => pulumi.all([...done, preflight]).apply(() => value);
   // Trust-bundle route (adopted CA without its key): control planes must trust the old CA and the new root.
   const bundled = adoptedCa && !adoptedCa.keyPem;
@@ -210,7 +212,8 @@ async function main() {
      * Read back by the next run's guards (lib/topology.ts). Never secret: its content is not, and the
      * preflight it waits for is built from secret reads, whose secretness would otherwise spread to it.
      */
-    history: pulumi.unsecret(afterEveryStep(plan.history)),
+    history: pulumi.unsecret(pulumi.all([afterEveryStep(plan.history), pulumi.all(follows.map((f) => f.timeline))])
+      .apply(([h, timelines]) => withActiveTimeline(h, timelines.find((t) => typeof t === "number")))),
   };
 }
 

@@ -6,9 +6,10 @@
 // reads nothing. Why dynamic resources and not patches: components/deploymentReadyGate.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { SetConfig } from "../lib/config";
-import type { SetPlan } from "../lib/topology";
-import { COMPONENT_TYPE, replicationGateName, verificationName } from "../lib/resourceNames";
+import type { SetPlan, SitePlan } from "../lib/topology";
+import { COMPONENT_TYPE, replicationGateName, standbyFollowName, verificationName } from "../lib/resourceNames";
 import { ReplicationGate } from "./replicationGate";
+import { StandbyFollow } from "./standbyFollow";
 import { TsbBaseline, TsbReadyGate } from "./deploymentReadyGate";
 import { TsbApiVerification } from "./tsbApiVerification";
 import type { KubeAccessInput } from "./clusterAccess";
@@ -43,23 +44,27 @@ export class Promotion extends pulumi.ComponentResource {
       // Lost (or gone from config): nothing on it is read; the staleness rule decides.
       const mode: "fenced" | "lost" = fromSite?.role === "fenced" && fromSite.reachable ? "fenced" : "lost";
       const others = plan.sites.filter((s) => s.role === "standby").map((s) => s.name);
+      const history = plan.history.sites[from];
       const accessed = [site, ...(mode === "fenced" ? [from] : []), ...others];
       const accept = args.cfg.replication.acceptDataLoss === promotion;
       this.replication = new ReplicationGate(replicationGateName(site), {
         promotion, site, from, mode,
         access: pulumi.output(Object.fromEntries(accessed.map((s) => [s, args.access(s)]))),
         otherStandbys: others,
+        ...(history?.timeline !== undefined ? { activeTimeline: history.timeline } : {}),
         limits: {
           catchUpTimeoutSeconds: args.cfg.replication.catchUpTimeoutSeconds,
           maxLostContactSeconds: args.cfg.replication.maxLostContactSeconds,
           acceptDataLoss: accept,
+          // The clean stop of the old primary's database is a call to the fenced site: bounded like the fence.
+          stopTimeoutSeconds: args.cfg.tsb.fenceTimeoutSeconds,
         },
       }, {
         parent: this,
         dependsOn: args.fence,
         // After the failover only the promotion key matters: a later change of credentials, limits or
         // the old active's state (fenced -> lost) must not run the gate again against a new primary.
-        ignoreChanges: ["access", "otherStandbys", "limits", "mode", "postgres"],
+        ignoreChanges: ["access", "otherStandbys", "limits", "mode", "postgres", "activeTimeline"],
       });
       const baseline = new TsbBaseline({ site, promotion, access: args.access(site) }, {
         parent: this, dependsOn: [this.replication], ignoreChanges: ["kubeconfig", "context"],
@@ -71,6 +76,22 @@ export class Promotion extends pulumi.ComponentResource {
   }
 
   private baseline?: TsbBaseline;
+
+  /**
+   * A failover only: `standby` (re-pointed by its `release`) proven to stream from the new active, on
+   * its timeline, past the switch point (components/standbyFollow.ts). Keyed by the promotion.
+   */
+  public follow(standby: SitePlan, release: pulumi.Resource): StandbyFollow | undefined {
+    const { plan, cfg } = this.args;
+    const promotion = plan.active.promotion;
+    if (!this.replication || promotion === undefined) return undefined;
+    return new StandbyFollow(standbyFollowName(standby.name), {
+      promotion, site: standby.name, newActive: plan.active.name, upstreamHost: standby.syncHost ?? plan.active.fqdn,
+      access: pulumi.output({ site: this.args.access(standby.name), newActive: this.args.access(plan.active.name) }),
+      rebuild: standby.rebuild,
+      timeoutSeconds: cfg.replication.followTimeoutSeconds,
+    }, { parent: this, dependsOn: [release], ignoreChanges: ["access", "rebuild", "timeoutSeconds", "pollIntervalMs", "postgres"] });
+  }
 
   /** The ready gate and the API check, after the release; resolves into what "the active serves" means. */
   public serving(release: pulumi.Resource, address?: pulumi.Input<string>): { gate: TsbReadyGate; verification?: TsbApiVerification; serving: pulumi.Resource } {

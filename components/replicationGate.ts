@@ -1,6 +1,13 @@
 // Failover step 1b: the replication gate, as a Pulumi dynamic resource that runs once per promotion.
-// The decisions are lib/replication.ts; the SQL is lib/replicationProbe.ts; in production each probe
-// is `psql` exec'd in the site's Postgres pod (lib/podExec.ts).
+// Fenced old active (docs/replication.md):
+//   probe every standby -> name a standby ahead of a detached candidate at once -> wait until the
+//   candidate received the old primary's WAL -> stop the old primary's database cleanly
+//   (lib/postgresStop.ts) -> read every standby's last WAL record: the candidate must hold the old
+//   primary's shutdown checkpoint (its last record ever) -> no standby ahead -> predict who can follow.
+// Lost old active: no standby ahead, then the staleness of the last STREAMING contact.
+// The decisions are lib/replication.ts and lib/replicationFollow.ts; the SQL and scripts are
+// lib/replicationProbe.ts; in production each runs in the site's Postgres pod through the Kubernetes
+// exec API (lib/podExec.ts).
 //
 // Lifecycle (what `pulumi preview` and `pulumi up` do):
 // - preview: the engine calls `check` (and `diff` for an existing gate) but never `create`/`update`
@@ -14,31 +21,34 @@
 //   this promotion; credentials and limits do not re-run it); the SDK no longer replaces a dynamic
 //   resource whose provider code changed (cmd/dynamic-provider/index.js, `diff` comment).
 // - a new failover ("mp2->mp3") changes `promotion`: `update` runs the gate again.
-// - delete: nothing to undo (the gate only reads).
+// - delete: nothing to undo. The old primary's database stays stopped: a fenced site is rebuilt, never restarted.
 //
 // Wire rules (test/harness/dynamicProvider.ts): the provider runs in another process from a
 // serialized closure, so client libraries are required inside functions; secret inputs (kubeconfig
 // contents) arrive plain and are never returned as outputs or printed.
 import * as pulumi from "@pulumi/pulumi";
 import {
+  aheadBeforeWaiting,
   catchUpTimedOut,
   fencedCatchUp,
-  followCheck,
   lostStaleness,
   mostAdvancedCheck,
+  oldPrimaryFinal,
+  siteTimeline,
   standbyPosition,
   type ReplicationProbe,
+  type WalTail,
 } from "../lib/replication";
-import { finalWalPosition, probeReplication, type SqlTransport } from "../lib/replicationProbe";
+import { afterPromotion, followCheck } from "../lib/replicationFollow";
+import { primaryPosition, probeReplication, readTimelineHistory, walTail, type SiteDb } from "../lib/replicationProbe";
 import { DEFAULT_POSTGRES_POD, podExecTransport, type PostgresPodOptions } from "../lib/podExec";
+import { postgresPods, stopPostgres, type PostgresStopReport } from "../lib/postgresStop";
 
-/** How the gate reaches one site's Postgres. */
+/** How the gate reaches one site (the site's kubeconfig and context; unset: the ambient one). */
 export interface SiteDbAccess {
-  /** Kubeconfig path or contents (secret when contents); unset: the ambient kubeconfig. */
+  /** Kubeconfig path or contents (secret when contents). */
   kubeconfig?: string;
   context?: string;
-  /** Tests only: a direct connection; needs a provider built with a transport factory that accepts it. */
-  direct?: { host: string; port: number; user: string; database: string };
 }
 
 export interface ReplicationGateLimits {
@@ -48,6 +58,8 @@ export interface ReplicationGateLimits {
   maxLostContactSeconds: number;
   /** tsb-ha:replication.acceptDataLoss (default false): a lost-site refusal becomes a pass with a warning. */
   acceptDataLoss: boolean;
+  /** Bound of the clean stop of the old primary's database (tsb-ha:tsb.fenceTimeoutSeconds). */
+  stopTimeoutSeconds: number;
   /** Between probes of the fenced wait (default 1000). */
   pollIntervalMs?: number;
 }
@@ -65,6 +77,8 @@ export interface ReplicationGateInputs {
   /** Standbys other than `site` (not the old active). */
   otherStandbys: string[];
   limits: ReplicationGateLimits;
+  /** Lost mode: the timeline the old active wrote (last good history); unknown: not checked. */
+  activeTimeline?: number;
   /** Where Postgres runs in each site's cluster (defaults: DEFAULT_POSTGRES_POD; each a [guess] but the selector). */
   postgres?: Partial<PostgresPodOptions>;
 }
@@ -72,7 +86,8 @@ export interface ReplicationGateInputs {
 export interface StandbyReport {
   /** GREATEST(receive, replay), or absent. */
   position?: string;
-  /** "repoint": can follow the new active; "rebuild": holds WAL past the switch point. */
+  timeline?: number;
+  /** "repoint": can follow the new active; "rebuild": holds WAL the new active lacks. */
   follow?: "repoint" | "rebuild";
   reason: string;
   /** Set when the standby could not be probed (not a refusal: it cannot be promoted either). */
@@ -92,24 +107,33 @@ export interface ReplicationGateOutputs {
   warning?: string;
   /** The new active's probe when the gate passed. */
   newActive: ReplicationProbe;
-  /** Fenced: the old active's final WAL position (the expected switch point). */
+  /** Fenced: the old primary's shutdown checkpoint, its last record. */
   oldFinalLsn?: string;
+  /** Fenced: what the clean stop did (absent when an earlier run had stopped it). */
+  stop?: PostgresStopReport;
   /** Lost: which fact gave the last contact, and its age. */
   lastContactFact?: string;
   lastContactAgeSeconds?: number;
-  /** Predicted switch point: fenced = oldFinalLsn; lost = the new active's GREATEST(receive, replay). */
+  /** Predicted switch point: the end of the WAL the new active holds. */
   expectedSwitchPoint?: string;
   waitedSeconds: number;
   standbys: Record<string, StandbyReport>;
   checkedAt: string;
 }
 
-/** Builds a SqlTransport for one site. Production: psql through pod exec. */
-export type TransportFactory = (site: string, access: SiteDbAccess, postgres: PostgresPodOptions) => Promise<SqlTransport>;
+/** How the gate reaches sites: their databases (psql/shell in a Postgres pod) and, on the old active, the clean stop. */
+export interface GateIo {
+  db(site: string, access: SiteDbAccess, postgres: PostgresPodOptions): Promise<SiteDb>;
+  /** The site's Postgres pods that exist (none: stopped). */
+  pods(site: string, access: SiteDbAccess, postgres: PostgresPodOptions): Promise<string[]>;
+  stop(site: string, access: SiteDbAccess, postgres: PostgresPodOptions, timeoutMs: number, pollMs: number): Promise<PostgresStopReport>;
+}
 
-export const execTransportFactory: TransportFactory = async (site, access, postgres) => {
-  if (access.direct) throw new Error(`site ${site}: a direct database connection is for tests only; production reaches Postgres through pod exec`);
-  return podExecTransport({ ...(access.kubeconfig ? { kubeconfig: access.kubeconfig } : {}), ...(access.context ? { context: access.context } : {}) }, site, postgres);
+/** Production: the Kubernetes API of each site (pod exec for psql and pg_waldump; patches for the stop). */
+export const kubeGateIo: GateIo = {
+  db: (site, access, postgres) => podExecTransport(access, site, postgres),
+  pods: (site, access, postgres) => postgresPods(access, site, postgres.namespace, postgres.podSelector, postgres.timeoutSeconds * 1000),
+  stop: (site, access, postgres, timeoutMs, pollMs) => stopPostgres(access, site, { namespace: postgres.namespace, podSelector: postgres.podSelector, timeoutMs, pollMs }),
 };
 
 /** Input checks (also run by the engine's `check`, in preview). Returns one message per problem. */
@@ -121,79 +145,110 @@ export function gateInputProblems(i: ReplicationGateInputs): string[] {
   const needs = [i.site, ...(i.mode === "fenced" ? [i.from] : []), ...(i.otherStandbys ?? [])];
   for (const s of needs) if (!i.access?.[s]) problems.push(`no access given for site ${s}`);
   const l = i.limits ?? ({} as ReplicationGateLimits);
-  for (const k of ["catchUpTimeoutSeconds", "maxLostContactSeconds"] as const) {
+  for (const k of ["catchUpTimeoutSeconds", "maxLostContactSeconds", "stopTimeoutSeconds"] as const) {
     if (typeof l[k] !== "number" || !(l[k] >= 0)) problems.push(`limits.${k} is ${JSON.stringify(l[k])}, expected a number >= 0`);
   }
   if (typeof l.acceptDataLoss !== "boolean") problems.push(`limits.acceptDataLoss is ${JSON.stringify(l.acceptDataLoss)}, expected true or false`);
   return problems;
 }
 
+type Clock = { now(): number; sleep(ms: number): Promise<void> };
+
 /** Runs the gate; throws the refusal's message. Used by create/update, and callable directly in tests. */
-export async function runReplicationGate(i: ReplicationGateInputs, factory: TransportFactory, clock: { now(): number; sleep(ms: number): Promise<void> } = realClock): Promise<ReplicationGateOutputs> {
+export async function runReplicationGate(i: ReplicationGateInputs, io: GateIo = kubeGateIo, clock: Clock = realClock): Promise<ReplicationGateOutputs> {
   const problems = gateInputProblems(i);
   if (problems.length > 0) throw new Error(`ReplicationGate ${i.promotion}: ${problems.join("; ")}`);
   const postgres: PostgresPodOptions = { ...DEFAULT_POSTGRES_POD, ...(i.postgres ?? {}) };
-  const transport = (s: string): Promise<SqlTransport> => factory(s, i.access[s]!, postgres);
+  const db = (s: string): Promise<SiteDb> => io.db(s, i.access[s]!, postgres);
   const started = clock.now();
-  const newActiveDb = await transport(i.site);
+  const poll = Math.max(10, i.limits.pollIntervalMs ?? 1000);
+  const newActiveDb = await db(i.site);
+  const otherDbs = new Map<string, SiteDb>();
+  const standbys: Record<string, StandbyReport> = {};
+  const probeOthers = async (): Promise<Record<string, ReplicationProbe>> => {
+    const out: Record<string, ReplicationProbe> = {};
+    for (const s of i.otherStandbys) {
+      try {
+        if (!otherDbs.has(s)) otherDbs.set(s, await db(s));
+        out[s] = await probeReplication(otherDbs.get(s)!);
+        delete standbys[s];
+      } catch (e) {
+        standbys[s] = { reason: `not probed: ${errorText(e)}`, error: errorText(e) };
+      }
+    }
+    return out;
+  };
 
   let probe = await probeReplication(newActiveDb);
-  let oldFinalLsn: string | undefined;
-  let warning: string | undefined;
+  let others = await probeOthers();
   let message: string;
+  let warning: string | undefined;
+  let oldFinalLsn: string | undefined;
+  let stop: PostgresStopReport | undefined;
   let contact: { fact?: string; ageSeconds?: number } = {};
+  const refuse = (d: { verdict: string; reason: string }): void => {
+    if (d.verdict === "refuse") throw new Error(d.reason);
+  };
   if (i.mode === "fenced") {
-    const oldDb = await transport(i.from).catch((e: unknown) => {
+    const unreachable = (e: unknown): never => {
       throw new Error(`${i.from} is marked fenced but its Postgres cannot be reached (${errorText(e)}). If ${i.from} is gone, set its state to lost.`);
-    });
-    const finalLsn = await finalWalPosition(oldDb, i.from);
-    oldFinalLsn = finalLsn;
-    const deadline = started + i.limits.catchUpTimeoutSeconds * 1000;
-    const poll = Math.max(10, i.limits.pollIntervalMs ?? 1000);
-    // Bounded in time and in count.
-    for (let n = 0; ; n++) {
-      const d = fencedCatchUp(i.site, i.from, probe, finalLsn);
-      if (d.verdict === "pass") {
-        message = d.reason;
-        break;
+    };
+    const running = await io.pods(i.from, i.access[i.from]!, postgres).catch(unreachable);
+    if (running.length > 0) {
+      // Still running (a first run): bring the candidate up to the old primary's position, then stop it.
+      const old = await primaryPosition(await db(i.from).catch(unreachable), i.from);
+      refuse(aheadBeforeWaiting(i.site, probe, others));
+      const deadline = started + i.limits.catchUpTimeoutSeconds * 1000;
+      for (let n = 0; ; n++) {
+        const d = fencedCatchUp(i.site, i.from, probe, old.lsn, old.timeline);
+        if (d.verdict === "pass") break;
+        refuse(d);
+        if (clock.now() >= deadline || n > 100_000) {
+          refuse(mostAdvancedCheck(i.site, probe, await probeOthers()));
+          throw new Error(catchUpTimedOut(i.site, i.from, probe, old.lsn, Math.round((clock.now() - started) / 1000), old.timeline).reason);
+        }
+        await clock.sleep(Math.min(poll, Math.max(0, deadline - clock.now())));
+        probe = await probeReplication(newActiveDb);
       }
-      if (d.verdict === "refuse") throw new Error(d.reason);
-      if (clock.now() >= deadline || n > 100_000) {
-        throw new Error(catchUpTimedOut(i.site, i.from, probe, finalLsn, Math.round((clock.now() - started) / 1000)).reason);
-      }
-      await clock.sleep(Math.min(poll, Math.max(0, deadline - clock.now())));
+      stop = await io.stop(i.from, i.access[i.from]!, postgres, i.limits.stopTimeoutSeconds * 1000, Math.min(poll, 1000));
       probe = await probeReplication(newActiveDb);
+      others = await probeOthers();
     }
+    // The old primary is stopped: its shutdown checkpoint is the last record it ever wrote.
+    const tailOf = async (s: string, d: SiteDb, p: ReplicationProbe): Promise<WalTail | { error: string }> =>
+      walTail(d, s, p).catch((e: unknown) => ({ error: errorText(e) }));
+    const tails: Record<string, WalTail | { error: string }> = {};
+    for (const [s, p] of Object.entries(others)) tails[s] = await tailOf(s, otherDbs.get(s)!, p);
+    const mine = await tailOf(i.site, newActiveDb, probe);
+    const final = oldPrimaryFinal(i.site, i.from, mine, tails);
+    refuse(final);
+    if ("lastLsn" in mine) oldFinalLsn = mine.lastLsn;
+    refuse(mostAdvancedCheck(i.site, probe, others));
+    message = `${final.reason}${stop ? `; ${i.from}'s database stopped in ${stop.seconds} s (StatefulSets ${stop.statefulSets.join(", ") || "none"})` : ""}`;
   } else {
-    const d = lostStaleness(i.site, i.from, probe, i.limits.maxLostContactSeconds, i.limits.acceptDataLoss);
-    if (d.verdict !== "pass") throw new Error(d.reason);
+    // Not overridable by acceptDataLoss: the loss is avoidable by promoting the more advanced standby.
+    refuse(mostAdvancedCheck(i.site, probe, others));
+    const d = lostStaleness(i.site, i.from, probe, i.limits.maxLostContactSeconds, i.limits.acceptDataLoss, i.activeTimeline);
+    refuse(d);
     message = d.reason;
     warning = d.warning;
     contact = { ...(d.fact ? { fact: d.fact } : {}), ...(d.ageSeconds !== undefined ? { ageSeconds: d.ageSeconds } : {}) };
   }
 
-  // c) no other standby holds more; d) predict which standbys can follow the new active.
-  const others: Record<string, ReplicationProbe> = {};
-  const standbys: Record<string, StandbyReport> = {};
-  for (const s of i.otherStandbys) {
-    try {
-      others[s] = await probeReplication(await transport(s));
-    } catch (e) {
-      standbys[s] = { reason: `not probed: ${errorText(e)}`, error: errorText(e) };
-    }
-  }
-  const advanced = mostAdvancedCheck(i.site, probe, others);
-  // Not overridable by acceptDataLoss: the loss is avoidable by promoting the more advanced standby.
-  if (advanced.verdict !== "pass") throw new Error(advanced.reason);
-  const expectedSwitchPoint = oldFinalLsn ?? standbyPosition(probe);
+  // d) Which standbys can follow the new active: its history once promoted at the end of what it holds.
+  const expectedSwitchPoint = standbyPosition(probe);
+  const tl = siteTimeline(probe);
+  const future = expectedSwitchPoint === undefined || tl === undefined ? undefined
+    : afterPromotion(await readTimelineHistory(newActiveDb, i.site, tl), expectedSwitchPoint);
   for (const [s, p] of Object.entries(others)) {
     const position = standbyPosition(p);
-    if (expectedSwitchPoint === undefined) {
-      standbys[s] = { ...(position ? { position } : {}), reason: "no switch point to compare with" };
+    const at = { ...(position ? { position } : {}), ...(siteTimeline(p) !== undefined ? { timeline: siteTimeline(p)! } : {}) };
+    if (!future) {
+      standbys[s] = { ...at, reason: "no switch point to compare with" };
       continue;
     }
-    const f = followCheck(s, i.site, p, expectedSwitchPoint);
-    standbys[s] = { ...(position ? { position } : {}), follow: f.action, reason: f.reason };
+    const f = followCheck(s, i.site, p, future);
+    standbys[s] = { ...at, follow: f.action, reason: f.reason };
   }
   return {
     promotion: i.promotion,
@@ -205,6 +260,7 @@ export async function runReplicationGate(i: ReplicationGateInputs, factory: Tran
     ...(warning ? { warning } : {}),
     newActive: probe,
     ...(oldFinalLsn ? { oldFinalLsn } : {}),
+    ...(stop ? { stop } : {}),
     ...(contact.fact ? { lastContactFact: contact.fact } : {}),
     ...(contact.ageSeconds !== undefined ? { lastContactAgeSeconds: Math.round(contact.ageSeconds) } : {}),
     ...(expectedSwitchPoint ? { expectedSwitchPoint } : {}),
@@ -227,8 +283,8 @@ function errorText(e: unknown): string {
 const RUN_KEYS = ["promotion", "site", "from", "mode"] as const;
 
 export class ReplicationGateProvider implements pulumi.dynamic.ResourceProvider<ReplicationGateInputs, ReplicationGateOutputs> {
-  /** `factory`: how to reach a site's Postgres (default: psql through pod exec). Must be a plain function (it is serialized). */
-  constructor(private readonly factory: TransportFactory = execTransportFactory) {}
+  /** `io`: how to reach the sites (default: their Kubernetes APIs). Plain functions only (it is serialized). */
+  constructor(private readonly io: GateIo = kubeGateIo) {}
 
   check(_olds: ReplicationGateInputs, news: ReplicationGateInputs): Promise<pulumi.dynamic.CheckResult<ReplicationGateInputs>> {
     const problems = gateInputProblems(news);
@@ -236,7 +292,7 @@ export class ReplicationGateProvider implements pulumi.dynamic.ResourceProvider<
   }
 
   async create(inputs: ReplicationGateInputs): Promise<pulumi.dynamic.CreateResult<ReplicationGateOutputs>> {
-    const outs = await runReplicationGate(inputs, this.factory);
+    const outs = await runReplicationGate(inputs, this.io);
     return { id: inputs.promotion, outs };
   }
 
@@ -245,7 +301,7 @@ export class ReplicationGateProvider implements pulumi.dynamic.ResourceProvider<
   }
 
   async update(_id: string, _olds: ReplicationGateOutputs, news: ReplicationGateInputs): Promise<pulumi.dynamic.UpdateResult<ReplicationGateOutputs>> {
-    return { outs: await runReplicationGate(news, this.factory) };
+    return { outs: await runReplicationGate(news, this.io) };
   }
 
   /** refresh keeps what the gate measured at the time (re-probing would describe a later state). */
@@ -269,6 +325,7 @@ export class ReplicationGate extends pulumi.dynamic.Resource {
   declare public readonly warning: pulumi.Output<string | undefined>;
   declare public readonly newActive: pulumi.Output<ReplicationProbe>;
   declare public readonly oldFinalLsn: pulumi.Output<string | undefined>;
+  declare public readonly stop: pulumi.Output<PostgresStopReport | undefined>;
   declare public readonly lastContactFact: pulumi.Output<string | undefined>;
   declare public readonly lastContactAgeSeconds: pulumi.Output<number | undefined>;
   declare public readonly expectedSwitchPoint: pulumi.Output<string | undefined>;
@@ -287,6 +344,7 @@ export class ReplicationGate extends pulumi.dynamic.Resource {
         warning: undefined,
         newActive: undefined,
         oldFinalLsn: undefined,
+        stop: undefined,
         lastContactFact: undefined,
         lastContactAgeSeconds: undefined,
         expectedSwitchPoint: undefined,

@@ -42,6 +42,8 @@ export interface ReplicationConfig {
   maxLostContactSeconds: number;
   /** "<from>-><to>": accept a lost-site staleness refusal for that one failover only. */
   acceptDataLoss?: string;
+  /** After a failover: how long each other standby may take to stream from the new active. */
+  followTimeoutSeconds: number;
 }
 
 export interface SetConfig {
@@ -85,7 +87,7 @@ export type RawConfig = Record<string, string | undefined>;
 export const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild", "adopt"];
 export const DNS_KEYS = ["provider", "zoneId", "ttl", "siteRecords"];
 export const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds", "verifyApi", "standbyRole", "apiTimeoutSeconds", "fenceTimeoutSeconds", "addressTimeoutSeconds"];
-export const REPLICATION_KEYS = ["catchUpTimeoutSeconds", "maxLostContactSeconds", "acceptDataLoss"];
+export const REPLICATION_KEYS = ["catchUpTimeoutSeconds", "maxLostContactSeconds", "acceptDataLoss", "followTimeoutSeconds"];
 export const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "replication", "standbyServiceAccountJwk", "kubeconfigs", "adoptedValues", "adoptedCa"];
 
 export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
@@ -315,7 +317,9 @@ function parseReplication(raw: RawConfig, sites: SiteConfig[]): ReplicationConfi
   const catchUpTimeoutSeconds = wholeNumber(obj, "replication.catchUpTimeoutSeconds", 120, 35, 3600, "a whole number of seconds from 35 to 3600 (default 120)");
   // A healthy idle standby hears from its primary only every ~30 s (wal_receiver_timeout / 2).
   const maxLostContactSeconds = wholeNumber(obj, "replication.maxLostContactSeconds", 300, 60, 604800, "a whole number of seconds from 60 to 604800 (default 300)");
-  const replication: ReplicationConfig = { catchUpTimeoutSeconds, maxLostContactSeconds };
+  // Covers kubegres rolling the standby's Postgres pod after its endpoint changed, and a reconnect through the front envoy.
+  const followTimeoutSeconds = wholeNumber(obj, "replication.followTimeoutSeconds", 300, 30, 3600, "a whole number of seconds from 30 to 3600 (default 300)");
+  const replication: ReplicationConfig = { catchUpTimeoutSeconds, maxLostContactSeconds, followTimeoutSeconds };
   const accept = optionalField(obj, "replication.acceptDataLoss");
   if (accept !== undefined) {
     const [from, to, extra] = accept.split("->");

@@ -1,4 +1,4 @@
-// One bounded GET of a Kubernetes object, for dynamic providers and the read-only commands.
+// One bounded request to a Kubernetes API (a GET, or a merge PATCH), for dynamic providers and the read-only commands.
 // Plain node:https with the options @kubernetes/client-node derives from the kubeconfig
 // (`KubeConfig.applyToHTTPSOptions`: CA, client certificate, bearer token or exec credentials, proxy
 // agent), so a request that hangs is destroyed at its deadline instead of lingering in the
@@ -31,6 +31,9 @@ export const kubePaths = {
   customResourceDefinition: (name: string): string => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
   /** The TSB ManagementPlane CR (install.tetrate.io/v1alpha1; lib/names.ts MANAGEMENT_PLANE_CR). */
   managementPlane: (ns: string, name: string): string => `/apis/install.tetrate.io/v1alpha1/namespaces/${ns}/managementplanes/${name}`,
+  statefulSet: (ns: string, name: string): string => `/apis/apps/v1/namespaces/${ns}/statefulsets/${name}`,
+  statefulSetsLabelled: (ns: string, labelSelector: string): string => `/apis/apps/v1/namespaces/${ns}/statefulsets?labelSelector=${encodeURIComponent(labelSelector)}`,
+  podsLabelled: (ns: string, labelSelector: string): string => `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(labelSelector)}`,
 };
 
 /**
@@ -38,6 +41,15 @@ export const kubePaths = {
  * 200: the object; 404: not found; anything else throws a message naming the site and the path.
  */
 export async function kubeGet(access: KubeAccess, site: string, apiPath: string, timeoutMs: number): Promise<KubeGetResult> {
+  return kubeRequest(access, site, "GET", apiPath, timeoutMs);
+}
+
+/**
+ * One bounded request: a GET, or a PATCH whose body is a JSON merge patch (RFC 7386,
+ * `application/merge-patch+json`: only the fields given change). 200: the object; 404: not found;
+ * 401/403: KubeAccessDenied; anything else throws a message naming the site, the method and the path.
+ */
+export async function kubeRequest(access: KubeAccess, site: string, method: "GET" | "PATCH", apiPath: string, timeoutMs: number, mergePatch?: unknown): Promise<KubeGetResult> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const httpsModule = require("node:https") as typeof https;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -52,9 +64,11 @@ export async function kubeGet(access: KubeAccess, site: string, apiPath: string,
   await withTimeout(kc.applyToHTTPSOptions(opts), timeoutMs, `site ${site}: getting credentials for ${cluster.server}`);
   const url = new URL(cluster.server.replace(/\/+$/, "") + apiPath);
   const remaining = Math.max(1, timeoutMs - (Date.now() - started));
+  const payload = mergePatch === undefined ? undefined : JSON.stringify(mergePatch);
+  const headers = { ...(opts.headers ?? {}), Accept: "application/json", ...(payload === undefined ? {} : { "Content-Type": "application/merge-patch+json" }) };
   const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const lib = url.protocol === "http:" ? httpModule : httpsModule;
-    const req = lib.request(url, { ...opts, method: "GET", headers: { ...(opts.headers ?? {}), Accept: "application/json" } }, (res) => {
+    const req = lib.request(url, { ...opts, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
@@ -63,16 +77,16 @@ export async function kubeGet(access: KubeAccess, site: string, apiPath: string,
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), remaining);
     req.on("error", (e) => reject(e));
     req.on("close", () => clearTimeout(timer));
-    req.end();
+    req.end(payload);
   }).catch((e: unknown) => {
-    throw new Error(`site ${site}: GET ${url.origin}${apiPath} failed: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`site ${site}: ${method} ${url.origin}${apiPath} failed: ${e instanceof Error ? e.message : String(e)}`);
   });
   if (status === 200) return { found: true, object: parseJson(body) };
   const message = statusMessage(body);
   if (status === 404) return { found: false };
-  const what = `site ${site}: GET ${url.origin}${apiPath} answered ${status}${message ? ` (${message})` : ""}`;
+  const what = `site ${site}: ${method} ${url.origin}${apiPath} answered ${status}${message ? ` (${message})` : ""}`;
   if (status === 401) throw new KubeAccessDenied(`${what}: the credentials of the site's kubeconfig were refused; check its user or token (sites.${site}.kubeconfig / kubeconfigs.${site}, context ${access.context ?? "current"})`);
-  if (status === 403) throw new KubeAccessDenied(`${what}: the kubeconfig's user may not read this object; grant it get on it`);
+  if (status === 403) throw new KubeAccessDenied(`${what}: the kubeconfig's user may not ${method === "GET" ? "read" : "change"} this object; grant it ${method === "GET" ? "get" : "patch"} on it`);
   throw new Error(what);
 }
 

@@ -21,3 +21,11 @@ export const ANNOTATION_PREFIX = "tsb-ha.tetrate.io";
  * pulumi/pulumi#20850/#20936, late 2025), which the rebuild relies on.
  */
 export const MIN_PULUMI_CLI = "3.248.0";
+/**
+ * TSB's embedded Postgres (tetrateio/kubegres, release-v1.16.x; /work/notes/kubegres-fork.md): the
+ * kubegres controller is its own Deployment in the management plane's namespace (Tetrate docs,
+ * "Manage Embedded PostgreSQL"), not part of TSB's operator; each instance is a StatefulSet
+ * `tsb-postgres-<index>` of one pod, labelled `app=tsb-postgres`.
+ */
+export const KUBEGRES_CONTROLLER_DEPLOYMENT = "kubegres-controller-manager";
+export const POSTGRES_LABEL_SELECTOR = "app=tsb-postgres";

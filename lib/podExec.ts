@@ -18,7 +18,7 @@
 //   read (kubegres' primary of that site, which TSB promotes); without one, the first ready pod by name.
 import type * as k8sClient from "@kubernetes/client-node";
 import { kubeConfigFor, withTimeout, type KubeAccess } from "./kubeAccess";
-import type { SqlTransport } from "./replicationProbe";
+import type { SiteDb } from "./replicationProbe";
 
 export interface PostgresPodOptions {
   /** Namespace of the Postgres pods. */
@@ -60,20 +60,19 @@ export function shellQuote(s: string): string {
 }
 
 /**
- * The command run in the container: sh maps the container's password variable to PGPASSWORD (the
- * value stays in the pod), then psql with -X (no psqlrc), -A (unaligned), -q, ON_ERROR_STOP.
+ * psql as a shell command in the container: the container's password variable mapped to PGPASSWORD
+ * (the value stays in the pod), -X (no psqlrc), -q, ON_ERROR_STOP; `extra` arguments before the user.
  */
-export function psqlCommand(sql: string, opts: Pick<PostgresPodOptions, "user" | "database" | "passwordEnv">): string[] {
+export function psqlInvocation(opts: Pick<PostgresPodOptions, "user" | "database" | "passwordEnv">, extra: string[] = [], exec = ""): string {
   if (opts.passwordEnv !== "" && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.passwordEnv)) throw new Error(`passwordEnv "${opts.passwordEnv}" is not an environment variable name`);
-  const psql = [
-    "psql", "-X", "-A", "-q",
-    "-F", FIELD, "-R", RECORD, "-P", "footer=off", "-P", `null=${NULL_MARK}`,
-    "-v", "ON_ERROR_STOP=1",
-    "-U", opts.user, "-d", opts.database,
-    "-c", sql,
-  ].map(shellQuote).join(" ");
-  const env = opts.passwordEnv === "" ? "" : `PGPASSWORD="$${opts.passwordEnv}" `;
-  return ["sh", "-c", `${env}exec ${psql}`];
+  const psql = ["psql", "-X", "-q", ...extra, "-v", "ON_ERROR_STOP=1", "-U", opts.user, "-d", opts.database].map(shellQuote).join(" ");
+  return `${opts.passwordEnv === "" ? "" : `PGPASSWORD="$${opts.passwordEnv}" `}${exec}${psql}`;
+}
+
+/** The command of one SQL string: psql -A (unaligned) with separators no value contains, as the shell's own process. */
+export function psqlCommand(sql: string, opts: Pick<PostgresPodOptions, "user" | "database" | "passwordEnv">): string[] {
+  const unaligned = ["-A", "-F", FIELD, "-R", RECORD, "-P", "footer=off", "-P", `null=${NULL_MARK}`];
+  return ["sh", "-c", `${psqlInvocation(opts, unaligned, "exec ")} -c ${shellQuote(sql)}`];
 }
 
 /** Rows from `psql -A -F US -R RS -P footer=off -P null=SUB` output: header record, then one record per row. */
@@ -106,9 +105,12 @@ export interface ExecResult {
 /** Runs a command in a pod (production: Kubernetes exec; tests: a fake). */
 export type PodExec = (target: PodTarget, command: string[], timeoutMs: number) => Promise<ExecResult>;
 
-/** A SqlTransport over any PodExec; errors name the site and pod, never the SQL's secrets (it has none). */
-export function execTransport(exec: PodExec, target: PodTarget, opts: Pick<PostgresPodOptions, "user" | "database" | "passwordEnv" | "timeoutSeconds">, site: string): SqlTransport {
+/** A site's database over any PodExec; errors name the site and pod, never the SQL's secrets (it has none). */
+export function execTransport(exec: PodExec, target: PodTarget, opts: Pick<PostgresPodOptions, "user" | "database" | "passwordEnv" | "timeoutSeconds">, site: string): SiteDb {
   return {
+    psql: psqlInvocation(opts),
+    where: `${target.namespace}/${target.pod}`,
+    shell: (script: string) => exec(target, ["sh", "-c", script], opts.timeoutSeconds * 1000),
     async query(sql: string): Promise<Record<string, string | null>[]> {
       const r = await exec(target, psqlCommand(sql, opts), opts.timeoutSeconds * 1000);
       if (r.exitCode !== 0) {
@@ -127,9 +129,18 @@ export interface PodSummary {
   containers: string[];
 }
 
-/** Picks the pod to read: ready ones only; the preferred label first, then by name (pure, tested). */
+/** kubegres' instance index (label `index`): it promotes the lowest-index ready replica (kubegres-fork.md, section 5). */
+const byIndex = (a: PodSummary, b: PodSummary): number =>
+  (Number(a.labels["index"] ?? Infinity) - Number(b.labels["index"] ?? Infinity)) || a.name.localeCompare(b.name);
+
+/** Picks the pod to read: ready ones only; the preferred label first, then the lowest kubegres index, then by name (pure, tested). */
 export function choosePostgresPod(pods: PodSummary[], opts: Pick<PostgresPodOptions, "namespace" | "podSelector" | "preferLabel" | "container">, site: string): PodTarget {
-  const ready = pods.filter((p) => p.ready).sort((a, b) => a.name.localeCompare(b.name));
+  return readyPostgresPods(pods, opts, site)[0]!;
+}
+
+/** Every ready Postgres pod of the site, the one to read first; throws when there is none. */
+export function readyPostgresPods(pods: PodSummary[], opts: Pick<PostgresPodOptions, "namespace" | "podSelector" | "preferLabel" | "container">, site: string): PodTarget[] {
+  const ready = pods.filter((p) => p.ready).sort(byIndex);
   if (ready.length === 0) {
     throw new Error(
       `site ${site}: no ready Postgres pod in namespace ${opts.namespace} with labels ${opts.podSelector} ` +
@@ -137,11 +148,13 @@ export function choosePostgresPod(pods: PodSummary[], opts: Pick<PostgresPodOpti
     );
   }
   const [key, value] = opts.preferLabel.split("=", 2);
-  const pod = ready.find((p) => key !== undefined && p.labels[key] === value) ?? ready[0]!;
-  const container = opts.container ?? pod.containers[0];
-  if (!container) throw new Error(`site ${site}: pod ${pod.name} has no containers`);
-  if (!pod.containers.includes(container)) throw new Error(`site ${site}: pod ${pod.name} has no container "${container}" (has: ${pod.containers.join(", ")})`);
-  return { namespace: opts.namespace, pod: pod.name, container };
+  const preferred = ready.filter((p) => key !== undefined && p.labels[key] === value);
+  return [...preferred, ...ready.filter((p) => !preferred.includes(p))].map((pod) => {
+    const container = opts.container ?? pod.containers[0];
+    if (!container) throw new Error(`site ${site}: pod ${pod.name} has no containers`);
+    if (!pod.containers.includes(container)) throw new Error(`site ${site}: pod ${pod.name} has no container "${container}" (has: ${pod.containers.join(", ")})`);
+    return { namespace: opts.namespace, pod: pod.name, container };
+  });
 }
 
 /** Reads the V1Status the exec API sends at the end: Success, or Failure with an ExitCode cause. */
@@ -209,9 +222,15 @@ export async function listPostgresPods(kc: k8sClient.KubeConfig, opts: Pick<Post
 }
 
 /** The production transport for one site: find the pod, then psql through exec. */
-export async function podExecTransport(access: KubeAccess, site: string, opts: PostgresPodOptions = DEFAULT_POSTGRES_POD): Promise<SqlTransport & { target: PodTarget }> {
+export async function podExecTransport(access: KubeAccess, site: string, opts: PostgresPodOptions = DEFAULT_POSTGRES_POD): Promise<SiteDb & { target: PodTarget }> {
+  const [first] = await podExecTransports(access, site, opts);
+  return first!;
+}
+
+/** One transport per ready Postgres pod of the site (every kubegres instance of a standby site streams from the active). */
+export async function podExecTransports(access: KubeAccess, site: string, opts: PostgresPodOptions = DEFAULT_POSTGRES_POD): Promise<(SiteDb & { target: PodTarget })[]> {
   const kc = kubeConfigFor(access, site);
   const pods = await withTimeout(listPostgresPods(kc, opts), opts.timeoutSeconds * 1000, `site ${site}: list Postgres pods`);
-  const target = choosePostgresPod(pods, opts, site);
-  return { ...execTransport(kubernetesPodExec(kc), target, opts, site), target };
+  const exec = kubernetesPodExec(kc);
+  return readyPostgresPods(pods, opts, site).map((target) => ({ ...execTransport(exec, target, opts, site), target }));
 }

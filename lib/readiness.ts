@@ -1,9 +1,9 @@
 // `readiness` (issue 14): would a failover to each standby work now? Pure: the gatherer
 // (scripts/readiness.ts) records evidence per target; this file turns it into checks with
 // pass / fail / could-not-check, a reason and a fix, using the failover's own rules:
-// - replication: lib/replication.ts lostStaleness (the gate's rule for a lost active, with the gate's
-//   limit) and mostAdvancedCheck (the gate's "another standby is ahead"), on the probe of
-//   lib/replicationProbe.ts;
+// - replication: lib/replication.ts standbyStanding (streaming on the active's timeline, the fenced
+//   catch-up on the one position the gate compares, the lost-active rule with the gate's limit) and
+//   mostAdvancedCheck (the gate's "another standby is ahead"), on the probe of lib/replicationProbe.ts;
 // - secrets: lib/preflight.ts preflightProblem (the failover's preflight);
 // - certificates: lib/certs.ts siteCertSpecs (the names each leaf must carry);
 // - TSB API: lib/tsbVerify.ts decideApiVerification, through components/tsbApiVerification.ts verifyTsbApi;
@@ -12,7 +12,7 @@ import { X509Certificate } from "node:crypto";
 import { siteCertSpecs } from "./certs";
 import { parseConfig, type RawConfig } from "./config";
 import { preflightProblem } from "./preflight";
-import { lostStaleness, mostAdvancedCheck, standbyPosition, lsnDiff, type ReplicationProbe } from "./replication";
+import { mostAdvancedCheck, standbyStanding, type ReplicationProbe } from "./replication";
 import { normalizeName } from "./siteFacts";
 import { planSet, type SetHistory } from "./topology";
 import { textTable } from "./textTable";
@@ -54,15 +54,18 @@ export const TARGET_ACCESS: readonly AccessNeed[] = [
   { verb: "update", group: "", resource: "secrets", why: "Helm marks the previous release Secret superseded; copied secrets" },
   { verb: "list", group: "", resource: "secrets", why: "Helm finds the release's history" },
   { verb: "list", group: "", resource: "pods", why: "the replication gate finds the Postgres pod" },
-  { verb: "create", group: "", resource: "pods", subresource: "exec", why: "the replication gate runs psql in the Postgres pod" },
+  { verb: "create", group: "", resource: "pods", subresource: "exec", why: "the replication gate runs psql and pg_waldump in the Postgres pod" },
 ];
 
-/** On the current active (fenced by the failover): the fence patches deployments, the gate reads its final WAL position. */
+/** On the current active (fenced by the failover): the fence patches deployments, the gate reads its position and stops its database. */
 export const ACTIVE_ACCESS: readonly AccessNeed[] = [
-  { verb: "patch", group: "apps", resource: "deployments", why: "the fence scales operator, tsb, iam and later envoy to 0" },
+  { verb: "patch", group: "apps", resource: "deployments", why: "the fence scales operator, tsb, iam, later envoy, and the gate the kubegres controller to 0" },
+  { verb: "get", group: "apps", resource: "deployments", why: "the gate's clean stop reads the kubegres controller" },
+  { verb: "list", group: "apps", resource: "statefulsets", why: "the gate's clean stop finds the Postgres StatefulSets" },
+  { verb: "patch", group: "apps", resource: "statefulsets", why: "the gate's clean stop scales the Postgres StatefulSets to 0" },
   { verb: "get", group: "", resource: "secrets", why: "the preflight reads the active's iam-signing-key" },
   { verb: "list", group: "", resource: "pods", why: "the replication gate finds the Postgres pod" },
-  { verb: "create", group: "", resource: "pods", subresource: "exec", why: "the replication gate reads the final WAL position" },
+  { verb: "create", group: "", resource: "pods", subresource: "exec", why: "the replication gate reads its WAL position" },
 ];
 
 export const accessLabel = (n: AccessNeed): string =>
@@ -120,6 +123,8 @@ export interface TargetEvidence {
     /** The other standbys (not the target, not the active). */
     others: Record<string, ReplicationProbe | { error: string }>;
     maxLostContactSeconds: number;
+    /** Whether the target's Postgres container has pg_waldump (the gate's last-record read); absent: not checked. */
+    walTools?: { ok: boolean; detail: string };
   };
   secrets: {
     /** base64 data of iam-signing-key on each side; `error` when unreadable. */
@@ -175,19 +180,24 @@ function replicationChecks(e: TargetEvidence): Check[] {
     return [{ area: "replication", name: `${e.target} streams from ${e.active}`, status: "could-not-check", reason: `probe of ${e.target} failed: ${t ? t.error : "not run"}`,
       fix: "docs/replication.md, \"Checking the probe's guesses\"" }];
   }
-  const checks: Check[] = [];
+  // The gate's own rules (lib/replication.ts standbyStanding), on the one position they all compare.
   const a = r.active && !isError(r.active) ? r.active : undefined;
-  const at = standbyPosition(t);
-  const lag = a?.currentLsn && at ? `, ${lsnDiff(a.currentLsn, at)} bytes behind ${e.active} (at ${a.currentLsn})` : "";
-  if (t.role !== "standby" || t.walReceiverStatus !== "streaming") {
-    checks.push({ area: "replication", name: `${e.target} streams from ${e.active}`, status: "fail",
-      reason: `${e.target}'s Postgres is a ${t.role}, walreceiver ${t.walReceiverStatus ?? "not running"}${at ? `, holds WAL up to ${at}` : ""}${lag}`,
-      fix: `see why it does not stream (docs/replication.md, "Standby did not catch up"); a failover now would wait for catch-up and refuse` });
-  } else {
-    checks.push({ area: "replication", name: `${e.target} streams from ${e.active}`, status: "pass", reason: `walreceiver streaming from ${t.upstream ?? "?"}, at ${at ?? "?"}${lag}` });
-  }
+  const standing = standbyStanding(e.target, e.active, t, a, r.maxLostContactSeconds);
+  const checks: Check[] = [];
+  checks.push(standing.streaming.verdict === "pass"
+    ? { area: "replication", name: `${e.target} streams from ${e.active}`, status: "pass", reason: standing.streaming.reason }
+    : { area: "replication", name: `${e.target} streams from ${e.active}`, status: "fail", reason: standing.streaming.reason,
+      fix: `see why it does not stream (docs/replication.md, "Standby did not catch up"; another timeline: "Standby on another timeline")` });
+  const c = standing.catchUp;
+  checks.push(!c
+    ? { area: "replication", name: `${e.target} holds ${e.active}'s WAL`, status: "could-not-check", reason: `the active ${e.active} could not be probed${r.active && isError(r.active) ? `: ${r.active.error}` : ""}` }
+    : c.verdict === "refuse"
+      ? { area: "replication", name: `${e.target} holds ${e.active}'s WAL`, status: "fail", reason: c.reason, fix: "docs/replication.md, \"Refusals: meaning and fix\"" }
+      : c.verdict === "wait" && standing.streaming.verdict !== "pass"
+        ? { area: "replication", name: `${e.target} holds ${e.active}'s WAL`, status: "fail", reason: `${c.reason}: it does not stream, so the gate's wait would time out` }
+        : { area: "replication", name: `${e.target} holds ${e.active}'s WAL`, status: "pass", reason: c.verdict === "wait" ? `${c.reason} (the gate waits up to replication.catchUpTimeoutSeconds for it)` : c.reason });
   // The gate's rule for a lost active, with its limit: would it promote this standby if the active died now?
-  const lost = lostStaleness(e.target, e.active, t, r.maxLostContactSeconds, false);
+  const lost = standing.lostRule;
   checks.push({ area: "replication", name: `last contact within the gate's limit (${r.maxLostContactSeconds} s)`, status: lost.verdict === "pass" ? "pass" : "fail", reason: lost.reason,
     ...(lost.verdict === "pass" ? {} : { fix: "docs/replication.md, \"Lost site: last contact too old\"" }) });
   const others: Record<string, ReplicationProbe> = {};
@@ -203,6 +213,12 @@ function replicationChecks(e: TargetEvidence): Check[] {
     checks.push({ area: "replication", name: "no other standby ahead", status: "could-not-check", reason: `${ahead.reason}; not probed: ${unprobed.join(", ")}` });
   } else {
     checks.push({ area: "replication", name: "no other standby ahead", status: "pass", reason: ahead.reason });
+  }
+  if (r.walTools !== undefined) {
+    checks.push(r.walTools.ok
+      ? { area: "replication", name: `pg_waldump in ${e.target}'s Postgres container`, status: "pass", reason: r.walTools.detail }
+      : { area: "replication", name: `pg_waldump in ${e.target}'s Postgres container`, status: "fail", reason: `${r.walTools.detail}: the gate reads the old primary's last record with it and would refuse`,
+        fix: "docs/replication.md, \"Checking the probe's guesses\"" });
   }
   return checks;
 }

@@ -1,8 +1,15 @@
-// The replication gate's decisions, as plain functions of what the probe measured (no I/O).
+// The replication gate's decisions, as plain functions of what the probes measured (no I/O). The
+// gate, `readiness` and `status` judge every replication fact with these functions.
 // What Postgres can tell in each case, and why each rule reads the facts it reads:
 // /work/shared/reference/postgres-replication-facts.md (measured on PostgreSQL 15).
-// Models: CloudNativePG's switchover (demote, then wait until the target replayed the old primary's
-// last LSN) and Patroni's `maximum_lag_on_failover`.
+// Models: CloudNativePG's and Patroni's switchover (stop the old primary cleanly, then promote only a
+// standby that received its last record) and Patroni's `maximum_lag_on_failover`.
+//
+// One position everywhere: what a site HOLDS, GREATEST(received, replayed). A promotion replays
+// every received record before it ends recovery (facts: "Replay paused, promotion": 510/510 rows), so
+// received WAL is never lost by promoting; a paused or slow replay only delays the promotion and is
+// reported, not refused. Timelines decide whether positions are comparable at all: WAL past the point
+// where a timeline forked is on a dead branch (facts, "Added 2026-12").
 
 /** A WAL position, "16/B374D848" in Postgres' text form. */
 export type LsnText = string;
@@ -52,7 +59,12 @@ export interface ReplicationProbe {
   newestWalFileTime?: string;
   /** pg_get_wal_replay_pause_state() on a standby. */
   replayPauseState?: string;
+  /** Primary: the timeline of its current WAL file (exact). Standby: of its last restartpoint (lags ~1 checkpoint; informational). */
   timeline?: number;
+  /** pg_stat_wal_receiver.received_tli: the timeline the receiver streams (only while its row exists). */
+  receivedTimeline?: number;
+  /** Timeline of the newest WAL segment file in pg_wal: the newest timeline the site holds WAL of. */
+  walTimeline?: number;
   /** The server's clock when it answered. */
   now: string;
 }
@@ -65,10 +77,7 @@ export interface Decision {
   warning?: string;
 }
 
-/**
- * How far a standby got: GREATEST(receive, replay). Receive decides what it holds (a paused standby
- * replays all received WAL when promoted; facts: "Replay paused, promotion").
- */
+/** The position a site holds (the one position the gate, readiness and status compare): a primary's current one; a standby's GREATEST(receive, replay). */
 export function standbyPosition(p: ReplicationProbe): LsnText | undefined {
   if (p.role === "primary") return p.currentLsn;
   const have = [p.receiveLsn, p.replayLsn].filter((x): x is string => x !== undefined);
@@ -77,48 +86,124 @@ export function standbyPosition(p: ReplicationProbe): LsnText | undefined {
 }
 
 /**
- * a) Old active fenced and reachable: the new active must have REPLAYED the old active's final WAL
- * position (read after the fence, in its own statement). Until then: wait; the caller bounds the
- * wait and calls `catchUpTimedOut`.
+ * The timeline of the WAL a site holds: a primary's current one; a standby's newest of its receiver's
+ * and its newest WAL file's (a standby that cannot follow a new timeline never writes a file of it),
+ * else its last restartpoint's.
  */
-export function fencedCatchUp(site: string, from: string, probe: ReplicationProbe, oldFinalLsn: LsnText): Decision {
-  if (probe.role === "primary") {
-    return {
-      verdict: "refuse",
-      reason:
-        `${site}'s Postgres is already a primary (timeline ${probe.timeline ?? "?"}, at ${probe.currentLsn ?? "?"}), not a standby of ${from}: ` +
-        `the gate cannot prove it holds ${from}'s writes up to ${oldFinalLsn}. ` +
-        `Fix: check both sites' databases by hand (${RUNBOOK}, "Already a primary") before promoting.`,
-    };
-  }
-  if (probe.replayLsn === undefined) {
-    return { verdict: "wait", reason: `${site} has not replayed any WAL yet (${from} ended at ${oldFinalLsn})` };
-  }
-  const behind = lsnDiff(oldFinalLsn, probe.replayLsn);
-  if (behind <= 0n) {
-    return { verdict: "pass", reason: `${site} replayed ${probe.replayLsn}, at or past ${from}'s final position ${oldFinalLsn}: no data loss` };
-  }
-  const paused = probe.replayPauseState && probe.replayPauseState !== "not paused" ? `; replay is ${probe.replayPauseState}` : "";
+export function siteTimeline(p: ReplicationProbe): number | undefined {
+  if (p.role === "primary") return p.timeline;
+  const have = [p.receivedTimeline, p.walTimeline].filter((x): x is number => x !== undefined);
+  return have.length > 0 ? Math.max(...have) : p.timeline;
+}
+
+/** A walreceiver counts as connected only while it streams (`waiting`, `starting`, `stopping` carry no WAL). */
+export function isStreaming(p: ReplicationProbe): boolean {
+  return p.role === "standby" && p.walReceiverStatus === "streaming";
+}
+
+/** "; replay paused: a promotion replays the N bytes received first" (empty when replay is current and not paused). */
+export function replayNote(p: ReplicationProbe): string {
+  const pending = p.receiveLsn !== undefined && p.replayLsn !== undefined ? lsnDiff(p.receiveLsn, p.replayLsn) : 0n;
+  const paused = p.replayPauseState !== undefined && p.replayPauseState !== "not paused";
+  if (!paused && pending <= 0n) return "";
+  return `; replay ${paused ? p.replayPauseState : "behind"}${pending > 0n ? ` by ${pending} bytes` : ""}: a promotion replays all received WAL first`;
+}
+
+const receiverText = (p: ReplicationProbe): string =>
+  `walreceiver ${p.walReceiverStatus ?? "not running"}${p.upstream ? ` from ${p.upstream}` : ""}${p.receivedTimeline !== undefined ? ` on timeline ${p.receivedTimeline}` : ""}`;
+
+function alreadyPrimary(site: string, from: string, p: ReplicationProbe): Decision {
   return {
-    verdict: "wait",
+    verdict: "refuse",
     reason:
-      `${site} replayed ${probe.replayLsn} (received ${probe.receiveLsn ?? "none"}), ${behind} bytes behind ${from}'s final position ${oldFinalLsn}` +
-      `${paused}; walreceiver ${probe.walReceiverStatus ?? "not running"}`,
+      `${site}'s Postgres is already a primary (timeline ${p.timeline ?? "?"}, at ${p.currentLsn ?? "?"}), not a standby of ${from}: ` +
+      `nothing proves it holds ${from}'s writes. Fix: check both sites' databases by hand (${RUNBOOK}, "Already a primary") before promoting.`,
   };
 }
 
-/** a) The bounded wait ended without catching up: refuse with both positions. */
-export function catchUpTimedOut(site: string, from: string, last: ReplicationProbe, oldFinalLsn: LsnText, waitedSeconds: number): Decision {
-  const waiting = fencedCatchUp(site, from, last, oldFinalLsn);
+function otherTimeline(site: string, from: string, have: number, want: number): Decision {
+  return {
+    verdict: "refuse",
+    reason:
+      `Replication gate: ${site} holds WAL of timeline ${have}, but ${from} was on timeline ${want}: ${site} did not follow ${from}, ` +
+      `so it lacks what ${from} wrote on timeline ${want}. Fix: rebuild ${site} (${RUNBOOK}, "Standby on another timeline").`,
+  };
+}
+
+/**
+ * a) Old active fenced and still running: has the new active received its WAL up to `oldLsn` (read
+ * after the fence)? Until then: wait; the caller bounds the wait. This brings the new active close
+ * enough for the clean stop, whose shutdown record the old primary then sends to every connected standby.
+ */
+export function fencedCatchUp(site: string, from: string, probe: ReplicationProbe, oldLsn: LsnText, oldTimeline?: number): Decision {
+  if (probe.role === "primary") return alreadyPrimary(site, from, probe);
+  const tl = siteTimeline(probe);
+  if (oldTimeline !== undefined && tl !== undefined && tl !== oldTimeline) return otherTimeline(site, from, tl, oldTimeline);
+  const at = standbyPosition(probe);
+  if (at === undefined) return { verdict: "wait", reason: `${site} has received no WAL yet (${from} is at ${oldLsn}); ${receiverText(probe)}` };
+  const behind = lsnDiff(oldLsn, at);
+  if (behind <= 0n) return { verdict: "pass", reason: `${site} holds WAL up to ${at}, at or past ${from}'s position ${oldLsn}${replayNote(probe)}` };
+  return { verdict: "wait", reason: `${site} holds WAL up to ${at}, ${behind} bytes behind ${from} (at ${oldLsn}); ${receiverText(probe)}${replayNote(probe)}` };
+}
+
+/** a) The bounded wait ended without catching up: refuse with both positions (the caller names a standby ahead first). */
+export function catchUpTimedOut(site: string, from: string, last: ReplicationProbe, oldLsn: LsnText, waitedSeconds: number, oldTimeline?: number): Decision {
+  const waiting = fencedCatchUp(site, from, last, oldLsn, oldTimeline);
   if (waiting.verdict !== "wait") return waiting;
   return {
     verdict: "refuse",
     reason:
-      `Replication gate: ${site} did not replay ${from}'s final WAL position ${oldFinalLsn} within ${waitedSeconds} s ` +
-      `(${site} replayed ${last.replayLsn ?? "nothing"}, received ${last.receiveLsn ?? "nothing"}; walreceiver ${last.walReceiverStatus ?? "not running"}` +
-      `${last.replayPauseState && last.replayPauseState !== "not paused" ? `, replay ${last.replayPauseState}` : ""}). ` +
-      `Promoting now would lose ${from}'s last writes. Fix: see why ${site} lags (${RUNBOOK}, "Standby did not catch up"), ` +
+      `Replication gate: ${site} did not receive ${from}'s WAL up to ${oldLsn} within ${waitedSeconds} s ` +
+      `(${site} holds ${standbyPosition(last) ?? "nothing"}, replayed ${last.replayLsn ?? "nothing"}; ${receiverText(last)}). ` +
+      `${from}'s database was not stopped: nothing is lost yet. Fix: see why ${site} does not receive (${RUNBOOK}, "Standby did not catch up"), ` +
       `then run pulumi up again, or raise tsb-ha:replication.catchUpTimeoutSeconds.`,
+  };
+}
+
+/** The last valid WAL record a standby holds (pg_waldump of its pg_wal from its last restartpoint). */
+export interface WalTail {
+  timeline: number;
+  /** Where the last valid record starts. */
+  lastLsn: LsnText;
+  /** Where it ends (the first invalid position pg_waldump reports), when known. */
+  endLsn?: LsnText;
+  /** pg_waldump's description of it, e.g. "CHECKPOINT_SHUTDOWN redo 0/817B70; ...". */
+  description: string;
+  /** The record is a shutdown checkpoint: its writer stopped cleanly right after it. */
+  shutdown: boolean;
+}
+
+const tailText = (t: WalTail): string => `${t.shutdown ? "shutdown checkpoint" : (t.description.split(/[ ;]/)[0] ?? "record")} at ${t.lastLsn} on timeline ${t.timeline}`;
+
+/**
+ * a) After the clean stop of the fenced old primary: its shutdown checkpoint is the last record it
+ * ever wrote (postgres-replication-facts.md, "Which LSN"). The new active passes when that record is
+ * the last one it holds; every other standby then holds at most that position and can follow.
+ */
+export function oldPrimaryFinal(site: string, from: string, target: WalTail | { error: string }, others: Record<string, WalTail | { error: string }>): Decision {
+  const isTail = (t: WalTail | { error: string }): t is WalTail => !("error" in t);
+  if (isTail(target) && target.shutdown) {
+    return { verdict: "pass", reason: `${site} holds ${from}'s shutdown checkpoint at ${target.lastLsn} (timeline ${target.timeline}), the last record ${from} wrote: no data loss` };
+  }
+  const mine = isTail(target) ? `${site}'s last record is a ${tailText(target)}` : `${site}'s WAL could not be read (${target.error})`;
+  const holder = Object.entries(others).find(([, t]) => isTail(t) && t.shutdown);
+  if (holder) {
+    const [other, t] = holder as [string, WalTail];
+    return {
+      verdict: "refuse",
+      reason:
+        `Replication gate: ${from} stopped cleanly, but its last record (shutdown checkpoint at ${t.lastLsn}) reached standby ${other}, not ${site} (${mine}): ` +
+        `promoting ${site} would lose ${from}'s last writes and ${other} could not follow it. ` +
+        `Fix: promote ${other} instead (pulumi config set tsb-ha:activeSite ${other}) (${RUNBOOK}, "Another standby is ahead").`,
+    };
+  }
+  const rest = Object.entries(others).map(([o, t]) => (isTail(t) ? `${o}: ${tailText(t)}` : `${o}: not read (${t.error})`));
+  return {
+    verdict: "refuse",
+    reason:
+      `Replication gate: no standby holds ${from}'s shutdown checkpoint (${[mine, ...rest].join("; ")}): ${from}'s last WAL is only on its own disk ` +
+      `(its standbys were not connected when it stopped, or it was killed before its shutdown finished). ` +
+      `Fix: start ${from}'s database again so they receive it (${RUNBOOK}, "Shutdown record on no standby"), then run pulumi up again.`,
   };
 }
 
@@ -135,15 +220,16 @@ function ageSeconds(now: string, then: string): number {
 }
 
 /**
- * When the standby last heard from its primary. While a walreceiver row exists, its
- * last_msg_receipt_time (includes the primary's keepalives, so a healthy idle standby is at most
- * ~wal_receiver_timeout/2 = 30 s old). Once the primary is gone the row vanishes within ~60 ms; then
- * the newest of: the newest WAL file write (what the walreceiver last wrote) and the last replayed
- * commit (primary's clock). Both age on an idle primary, so an idle-then-lost primary reads as stale:
- * the rule errs towards refusing (facts: "A standby whose primary is gone").
+ * When the standby last heard from its primary. While its walreceiver STREAMS, the receiver's
+ * last_msg_receipt_time (it includes the primary's keepalives, so a healthy idle standby is at most
+ * ~wal_receiver_timeout/2 = 30 s old); a receiver that is `waiting`, `starting` or `stopping` carries
+ * no WAL, and its time is no evidence of contact (facts, "Added 2026-12"). Otherwise the newest of:
+ * the newest WAL file write (what the walreceiver last wrote) and the last replayed commit (primary's
+ * clock). Both age on an idle primary, so an idle-then-lost primary reads as stale: the rule errs
+ * towards refusing (facts: "A standby whose primary is gone").
  */
 export function lastContact(p: ReplicationProbe): { fact: ContactFact; at: string } | undefined {
-  if (p.walReceiverStatus !== undefined && p.lastMsgReceiptTime !== undefined) {
+  if (isStreaming(p) && p.lastMsgReceiptTime !== undefined) {
     return { fact: "walreceiver last_msg_receipt_time", at: p.lastMsgReceiptTime };
   }
   const candidates: { fact: ContactFact; at: string }[] = [];
@@ -153,10 +239,12 @@ export function lastContact(p: ReplicationProbe): { fact: ContactFact; at: strin
 }
 
 /**
- * b) Old active lost: refuse when the new active's last contact with it is older than the limit.
- * `acceptDataLoss` (an explicit config switch for one update) turns the refusal into a pass with a warning.
+ * b) Old active lost: refuse when the new active's last contact with it is older than the limit, or
+ * when the new active holds WAL of another timeline than the one the lost active wrote
+ * (`activeTimeline`, from the last good history; unknown: not checked): then it never followed it.
+ * `acceptDataLoss` (an explicit config switch for one update) turns either refusal into a pass with a warning.
  */
-export function lostStaleness(site: string, from: string, p: ReplicationProbe, maxLostContactSeconds: number, acceptDataLoss: boolean): LostContact {
+export function lostStaleness(site: string, from: string, p: ReplicationProbe, maxLostContactSeconds: number, acceptDataLoss: boolean, activeTimeline?: number): LostContact {
   const override = (refusal: LostContact): LostContact =>
     acceptDataLoss
       ? { ...refusal, verdict: "pass", warning: `tsb-ha:replication.acceptDataLoss is true: promoting anyway. ${refusal.reason}` }
@@ -169,13 +257,23 @@ export function lostStaleness(site: string, from: string, p: ReplicationProbe, m
         `Fix: check ${site}'s database by hand (${RUNBOOK}, "Already a primary").`,
     };
   }
-  const contact = lastContact(p);
   const at = standbyPosition(p) ?? "nothing";
+  const tl = siteTimeline(p);
+  if (activeTimeline !== undefined && tl !== undefined && tl !== activeTimeline) {
+    return override({
+      verdict: "refuse",
+      reason:
+        `Replication gate: ${site} holds WAL of timeline ${tl} (up to ${at}), but ${from} was active on timeline ${activeTimeline}: ` +
+        `${site} never followed it and lacks every write ${from} made since. ${receiverText(p)}. ` +
+        `Fix: promote a standby that followed ${from}, or rebuild (${RUNBOOK}, "Standby on another timeline").`,
+    });
+  }
+  const contact = lastContact(p);
   if (!contact) {
     return override({
       verdict: "refuse",
       reason:
-        `${site} has no record of its last contact with ${from} (no walreceiver row, no WAL file time, no replayed transaction); it holds WAL up to ${at}. ` +
+        `${site} has no record of its last contact with ${from} (no streaming walreceiver, no WAL file time, no replayed transaction); it holds WAL up to ${at}. ` +
         `Fix: ${RUNBOOK}, "Lost site: last contact too old".`,
     });
   }
@@ -196,12 +294,31 @@ export function lostStaleness(site: string, from: string, p: ReplicationProbe, m
   });
 }
 
-/** c) Refuse promoting a standby that is behind another standby; names the most advanced one. */
+/**
+ * c) Refuse promoting a standby that is behind another standby; names the most advanced one with
+ * both positions. Only WAL of one timeline compares: a standby on a newer timeline than the
+ * candidate holds a history the candidate lacks; one on an older timeline is on a dead branch (the
+ * follow check names it for a rebuild) and is not "ahead", whatever its position.
+ */
 export function mostAdvancedCheck(site: string, probe: ReplicationProbe, others: Record<string, ReplicationProbe>): Decision {
   const mine = standbyPosition(probe);
-  let best: { site: string; at: string } | undefined;
+  const myTl = siteTimeline(probe);
+  let best: { site: string; at: string; tl?: number } | undefined;
   for (const [other, p] of Object.entries(others)) {
     if (p.role !== "standby") continue;
+    const tl = siteTimeline(p);
+    if (myTl !== undefined && tl !== undefined && tl !== myTl) {
+      if (tl > myTl) {
+        return {
+          verdict: "refuse",
+          reason:
+            `Replication gate: ${site} holds WAL of timeline ${myTl} (up to ${mine ?? "nothing"}), but standby ${other} holds timeline ${tl} (up to ${standbyPosition(p) ?? "nothing"}): ` +
+            `${site} did not follow the latest primary. Fix: promote ${other} instead (pulumi config set tsb-ha:activeSite ${other}), ` +
+            `and rebuild ${site} (${RUNBOOK}, "Standby on another timeline").`,
+        };
+      }
+      continue;
+    }
     const at = standbyPosition(p);
     if (at === undefined) continue;
     if (mine === undefined || compareLsn(at, mine) > 0) {
@@ -220,42 +337,38 @@ export function mostAdvancedCheck(site: string, probe: ReplicationProbe, others:
   };
 }
 
-export interface FollowDecision extends Decision {
-  action: "repoint" | "rebuild";
-}
-
 /**
- * d) After a promotion, a standby follows the new timeline only if it has not received WAL beyond
- * the switch point (receive, not replay, decides). Otherwise re-pointing would leave it on the old
- * timeline or crash-looping ("requested timeline N is not a child of this server's history").
+ * c) Decided before any wait: a candidate whose receiver does not stream cannot close a gap on its
+ * own, so when another standby is ahead of it, waiting could only time out: name that standby now.
+ * A streaming candidate behind a streaming standby is ordinary lag: the wait closes it.
  */
-export function followCheck(standby: string, newActive: string, probe: ReplicationProbe, switchPoint: LsnText): FollowDecision {
-  if (probe.role !== "standby") {
-    return { verdict: "refuse", action: "rebuild", reason: `${standby}'s Postgres is a primary, not a standby: it cannot follow ${newActive}. Fix: rebuild ${standby} (${RUNBOOK}, "Standby cannot follow").` };
-  }
-  const at = standbyPosition(probe);
-  if (at === undefined || compareLsn(at, switchPoint) <= 0) {
-    return { verdict: "pass", action: "repoint", reason: `${standby} holds WAL up to ${at ?? "nothing"}, not past ${newActive}'s switch point ${switchPoint}: it can follow ${newActive}` };
-  }
-  return {
-    verdict: "refuse",
-    action: "rebuild",
-    reason:
-      `${standby} received WAL up to ${at}, ${lsnDiff(at, switchPoint)} bytes past ${newActive}'s switch point ${switchPoint}: ` +
-      `it cannot follow ${newActive}'s new timeline and needs a rebuild (pg_rewind or a fresh base backup; ${RUNBOOK}, "Standby cannot follow"). Not re-pointed.`,
-  };
+export function aheadBeforeWaiting(site: string, probe: ReplicationProbe, others: Record<string, ReplicationProbe>): Decision {
+  if (isStreaming(probe)) return { verdict: "pass", reason: `${site} streams: the wait can close any gap` };
+  return mostAdvancedCheck(site, probe, others);
 }
 
-/** Parses a timeline history file (`<parent tli>\t<switch LSN>\t<reason>` per line); the last line is the switch to the current timeline. */
-export function parseTimelineHistory(text: string): { parentTimeline: number; switchPoint: LsnText }[] {
-  const out: { parentTimeline: number; switchPoint: LsnText }[] = [];
-  for (const line of text.split("\n")) {
-    const t = line.trim();
-    if (t === "" || t.startsWith("#")) continue;
-    const [tli, lsn] = t.split(/\s+/);
-    if (tli === undefined || lsn === undefined || !/^\d+$/.test(tli)) throw new Error(`timeline history line "${t}" is not "<timeline> <LSN> <reason>"`);
-    parseLsn(lsn);
-    out.push({ parentTimeline: Number(tli), switchPoint: lsn.toUpperCase() });
-  }
-  return out;
+/** How a standby stands against the active now, by the gate's own rules (what `readiness` and `status` report). */
+export interface StandbyStanding {
+  /** Its walreceiver streams, and holds WAL of the active's timeline (refuse: it would not catch up). */
+  streaming: Decision;
+  /** The fenced-mode catch-up against the active's current position ("wait": ordinary lag the gate waits for). */
+  catchUp?: Decision;
+  /** The lost-mode rule: would the gate promote it if the active died now? */
+  lostRule: LostContact;
+}
+
+export function standbyStanding(site: string, active: string, probe: ReplicationProbe, activeProbe: ReplicationProbe | undefined, maxLostContactSeconds: number): StandbyStanding {
+  const activeTl = activeProbe?.role === "primary" ? activeProbe.timeline : undefined;
+  const tl = siteTimeline(probe);
+  const at = standbyPosition(probe) ?? "nothing";
+  const streaming: Decision = probe.role === "primary" ? alreadyPrimary(site, active, probe)
+    : activeTl !== undefined && tl !== undefined && tl !== activeTl ? otherTimeline(site, active, tl, activeTl)
+      : isStreaming(probe) ? { verdict: "pass", reason: `${receiverText(probe)}, holds WAL up to ${at}${replayNote(probe)}` }
+        : { verdict: "refuse", reason: `${site} is not streaming from ${active}: ${receiverText(probe)}, holds WAL up to ${at}; a failover to it would wait for a catch-up that cannot come` };
+  const current = activeProbe?.role === "primary" ? activeProbe.currentLsn : undefined;
+  return {
+    streaming,
+    ...(current !== undefined ? { catchUp: fencedCatchUp(site, active, probe, current, activeTl) } : {}),
+    lostRule: lostStaleness(site, active, probe, maxLostContactSeconds, false, activeTl),
+  };
 }

@@ -27,6 +27,7 @@ export const DYNAMIC_TYPE = {
   tsbApiVerification: "pulumi-nodejs:dynamic/tsb-ha:TsbApiVerification",
   standbyServiceAccount: "pulumi-nodejs:dynamic/tsb-ha:StandbyServiceAccount",
   frontEnvoyAddress: "pulumi-nodejs:dynamic/tsb-ha:FrontEnvoyAddress",
+  standbyFollow: "pulumi-nodejs:dynamic/tsb-ha:StandbyFollow",
 } as const;
 
 // ---- set-wide names (index.ts) ----
@@ -84,6 +85,8 @@ export function siteOfReleaseResource(name: string): string | undefined {
 export const promotionName = (site: string): string => `${site}-promotion`;
 /** Failover step 1b: the promoted site has replayed what the old active wrote. */
 export const replicationGateName = (site: string): string => `${site}-replication-gate`;
+/** After a failover, the proof that another standby follows the new active (components/standbyFollow.ts). */
+export const standbyFollowName = (site: string): string => `${site}-follows`;
 /** Deployment `tsb` as it was before the promotion (the ready gate's baseline). */
 export const baselineName = (site: string): string => `${site}-${READY_DEPLOYMENT}-baseline`;
 /** The front envoy's load-balancer address, found after the release (dns.siteRecords: managed). */

@@ -2,10 +2,11 @@
 // Pure: the gatherer (scripts/status.ts) records one snapshot per site, the floating name's answers
 // and the stack's `history`; this file decides what disagrees and renders the verdict and table.
 // Rules reused from the failover, never restated: the signing-key kid (lib/preflight.ts kidOf is
-// applied by the gatherer), the replication staleness rule (lib/replication.ts lostStaleness: would
-// the gate let this standby take over if the active were lost now?).
+// applied by the gatherer), the replication gate's rules (lib/replication.ts standbyStanding: does
+// the standby stream on the active's timeline, and would the gate let it take over if the active
+// were lost now?).
 import { OPERATOR_DEPLOYMENT, FENCE_DEPLOYMENTS, CUT_DEPLOYMENTS } from "./names";
-import { lostStaleness, standbyPosition, lsnDiff, type ReplicationProbe } from "./replication";
+import { replayNote, siteTimeline, standbyPosition, standbyStanding, lsnDiff, type ReplicationProbe } from "./replication";
 import { isUp, normalizeName, type HaBlock, type Replicas } from "./siteFacts";
 import type { Role, SetHistory } from "./topology";
 import { textTable } from "./textTable";
@@ -31,6 +32,8 @@ export interface SiteSnapshot {
   jwksKids?: string[];
   /** The replication probe (lib/replicationProbe.ts), or why it could not run. */
   replication?: { probe: ReplicationProbe } | { error: string };
+  /** A fenced site: how many Postgres pods still run (the failover stops its database; 0 = stopped). */
+  postgresPods?: number;
   /** Reads that failed on a reachable cluster: what, and why. */
   readErrors?: string[];
 }
@@ -74,6 +77,8 @@ export type FindingKind =
   | "unreachable"
   | "kid-mismatch"
   | "not-streaming"
+  | "old-timeline"
+  | "fenced-db-running"
   | "role-block"
   | "could-not-read";
 
@@ -163,6 +168,9 @@ export function decideStatus(input: StatusInput): StatusReport {
       if (awake.length > 0) {
         findings.push({ kind: "fenced-woken", site: s.site, message: `${s.site} is fenced but ${awake.join(", ")} run again (replicas > 0): something woke it up; scale them to 0 (docs/failover.md, "Fence by hand")` });
       }
+      if (s.postgresPods !== undefined && s.postgresPods > 0) {
+        findings.push({ kind: "fenced-db-running", site: s.site, message: `${s.site} is fenced but its Postgres runs (${s.postgresPods} pod${s.postgresPods === 1 ? "" : "s"}): it still writes WAL and may stream it to standbys; stop it (docs/failover.md, "Fence by hand")` });
+      }
     }
     if (role === "active") {
       if (s.haBlock && s.haBlock.mode !== "active") findings.push({ kind: "role-block", site: s.site, message: `${s.site} should be active but its ManagementPlane carries the ${s.haBlock.mode} block` });
@@ -191,7 +199,10 @@ export function decideStatus(input: StatusInput): StatusReport {
     }
   }
 
-  // Replication: a standby streams, and the gate would accept it if the active were lost now.
+  // Replication, by the gate's own rules: a standby streams on the active's timeline, and the gate would
+  // accept it if the active were lost now.
+  const activeRep = activeSnap?.replication;
+  const activeProbe = activeRep && "probe" in activeRep ? activeRep.probe : undefined;
   for (const s of input.sites.filter((x) => x.reachable && expected[x.site] === "standby")) {
     const r = s.replication;
     if (!r) continue;
@@ -199,12 +210,14 @@ export function decideStatus(input: StatusInput): StatusReport {
       findings.push({ kind: "could-not-read", site: s.site, message: `${s.site}: replication probe failed: ${r.error}` });
       continue;
     }
-    if (r.probe.role !== "standby" || r.probe.walReceiverStatus !== "streaming") {
-      findings.push({ kind: "not-streaming", site: s.site, message: `${s.site} is not streaming from ${active}: Postgres is a ${r.probe.role}, walreceiver ${r.probe.walReceiverStatus ?? "not running"}` });
+    const standing = standbyStanding(s.site, active, r.probe, activeProbe, input.maxLostContactSeconds);
+    if (standing.streaming.verdict !== "pass") {
+      const tl = siteTimeline(r.probe);
+      const old = activeProbe?.timeline !== undefined && tl !== undefined && tl !== activeProbe.timeline;
+      findings.push({ kind: old ? "old-timeline" : "not-streaming", site: s.site, message: standing.streaming.reason });
       continue;
     }
-    const gate = lostStaleness(s.site, active, r.probe, input.maxLostContactSeconds, false);
-    if (gate.verdict !== "pass") findings.push({ kind: "not-streaming", site: s.site, message: gate.reason });
+    if (standing.lostRule.verdict !== "pass") findings.push({ kind: "not-streaming", site: s.site, message: standing.lostRule.reason });
   }
 
   // DNS: both answers must name the active's permanent FQDN.
@@ -263,11 +276,19 @@ function replicationText(s: SiteSnapshot, active: string, snaps: SiteSnapshot[])
   if (!r) return "-";
   if ("error" in r) return `error: ${r.error}`;
   const p = r.probe;
-  if (p.role === "primary") return `primary at ${p.currentLsn ?? "?"}`;
+  if (p.role === "primary") return `primary at ${p.currentLsn ?? "?"}${p.timeline !== undefined ? ` (timeline ${p.timeline})` : ""}`;
   const activeProbe = snaps.find((x) => x.site === active)?.replication;
   const at = standbyPosition(p);
   const lag = activeProbe && "probe" in activeProbe && activeProbe.probe.currentLsn && at ? `, ${lsnDiff(activeProbe.probe.currentLsn, at)} bytes behind` : "";
-  return `${p.walReceiverStatus ?? "no walreceiver"}, at ${at ?? "nothing"}${lag}`;
+  const tl = siteTimeline(p);
+  // The same note the gate and readiness give, shortened for a table cell.
+  const replay = replayNote(p).replace(/: a promotion replays all received WAL first$/, " (a promotion replays it)");
+  return `${p.walReceiverStatus ?? "no walreceiver"}, at ${at ?? "nothing"}${tl !== undefined ? ` (timeline ${tl})` : ""}${lag}${replay}`;
+}
+
+function postgresText(s: SiteSnapshot): string {
+  if (s.postgresPods === undefined) return "-";
+  return s.postgresPods === 0 ? "stopped" : `${s.postgresPods} running`;
 }
 
 /** Verdict line, then the per-site table, the DNS answers and the findings. */
@@ -283,8 +304,9 @@ export function formatStatus(report: StatusReport): string {
     s.signingKid ?? "-",
     s.jwksKids ? s.jwksKids.join(",") || "empty" : "-",
     replicationText(s, active, input.sites),
+    postgresText(s),
   ]);
-  const header = ["site", "expected", "reachable", "ha block", "operator", "tsb", "iam", "envoy", "signing kid", "jwks kids", "replication"];
+  const header = ["site", "expected", "reachable", "ha block", "operator", "tsb", "iam", "envoy", "signing kid", "jwks kids", "replication", "postgres"];
   const dnsLine = (label: string, a: NameAnswer | { error: string } | undefined, at: string | undefined): string =>
     !a ? `${label}: not checked` : "error" in a ? `${label}: error: ${a.error}` : `${label}: ${describeAnswer(a)}${a.ttl !== undefined ? ` ttl ${a.ttl}` : ""} -> ${at ?? "?"}`;
   const lines = [

@@ -25,6 +25,12 @@ export interface SiteHistory {
   gated: boolean;
   /** Active only: the promotion that made it active ("mp1->mp2", or "install"); keys its gates. */
   promotion?: string;
+  /**
+   * The active (kept once it is fenced or lost): the Postgres timeline it writes, as the last
+   * failover's follow proof read it; unknown before the first failover with another standby. The
+   * replication gate refuses a lost active's standby that holds WAL of another timeline.
+   */
+  timeline?: number;
   /** Adopted site: the last adoption step that succeeded (lib/adoptionPlan.ts). */
   adoptStep?: AdoptStep;
   /** Adopted site: SANs of the live leaves it had when it was adopted; its new leaves keep them. */
@@ -115,6 +121,7 @@ export function planSet(cfg: SetConfig, previous?: SetHistory): SetPlan {
       detached: !s.managed,
       gated: s.readyGate,
       ...(s.promotion ? { promotion: s.promotion } : {}),
+      ...timelineFact(previous?.sites[s.name], s),
       ...adoptionFacts(previous?.sites[s.name]),
     };
   }
@@ -226,6 +233,7 @@ export function parseHistory(value: unknown): SetHistory | undefined {
       detached: r["detached"] === true,
       gated: r["gated"] === true,
       ...(typeof r["promotion"] === "string" ? { promotion: r["promotion"] } : {}),
+      ...parseTimeline(r, name, value),
       ...parseAdoptionFacts(r, name, value),
     };
   }
@@ -233,9 +241,29 @@ export function parseHistory(value: unknown): SetHistory | undefined {
   return { activeSite: v["activeSite"], sites };
 }
 
+/** The timeline an active wrote stays with it while it stays active, and once it is fenced or lost (never through a rebuild). */
+function timelineFact(prev: SiteHistory | undefined, s: SitePlan): Pick<SiteHistory, "timeline"> {
+  const kept = prev?.timeline !== undefined && prev.role !== "standby" && s.role !== "standby" && s.rebuild === prev.rebuild;
+  return kept ? { timeline: prev.timeline } : {};
+}
+
+/** The history with the timeline a failover's follow proof read for the new active. */
+export function withActiveTimeline(history: SetHistory, timeline: number | undefined): SetHistory {
+  if (timeline === undefined) return history;
+  const active = history.sites[history.activeSite];
+  return active ? { ...history, sites: { ...history.sites, [history.activeSite]: { ...active, timeline } } } : history;
+}
+
 /** What an adopted site's history carries forward: the step it reached and the SANs it kept. */
 function adoptionFacts(prev: SiteHistory | undefined): Pick<SiteHistory, "adoptStep" | "adoptSans"> {
   return { ...(prev?.adoptStep ? { adoptStep: prev.adoptStep } : {}), ...(prev?.adoptSans ? { adoptSans: prev.adoptSans } : {}) };
+}
+
+function parseTimeline(r: Record<string, unknown>, name: string, whole: unknown): Pick<SiteHistory, "timeline"> {
+  const t = r["timeline"];
+  if (t === undefined) return {};
+  if (typeof t !== "number" || !Number.isInteger(t) || t < 1) throw new HistoryError(whole, `gives site ${name} the timeline ${describe(t)}`);
+  return { timeline: t };
 }
 
 function parseAdoptionFacts(r: Record<string, unknown>, name: string, whole: unknown): Pick<SiteHistory, "adoptStep" | "adoptSans"> {

@@ -15,7 +15,7 @@ import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
 import { parseConfig, type RawConfig, type SetConfig } from "../lib/config";
 import { NAMESPACE } from "../lib/errors";
 import { parseHistory, type SetHistory } from "../lib/topology";
-import { probeReplication, type SqlTransport } from "../lib/replicationProbe";
+import { probeReplication, type SiteDb, type SqlTransport } from "../lib/replicationProbe";
 import { podExecTransport } from "../lib/podExec";
 import type { ReplicationProbe } from "../lib/replication";
 import type { NameAnswer } from "../lib/status";
@@ -161,8 +161,8 @@ export async function accessReviews(access: KubeAccess, site: string, needs: rea
   }));
 }
 
-/** How to reach a site's Postgres: production = psql through pod exec; tests inject a direct connection. */
-export type TransportFor = (site: string, access: KubeAccess) => Promise<SqlTransport>;
+/** How to reach a site's Postgres: production = psql (and a shell) through pod exec; tests inject a direct connection. */
+export type TransportFor = (site: string, access: KubeAccess) => Promise<SqlTransport & Partial<Pick<SiteDb, "shell" | "where">>>;
 
 export const podExecTransportFor: TransportFor = (site, access) => podExecTransport(access, site);
 
@@ -171,6 +171,19 @@ export async function probeSite(transportFor: TransportFor, site: string, access
     return await withTimeout(transportFor(site, access).then(probeReplication), timeoutMs, `site ${site}: replication probe`);
   } catch (e) {
     return { error: errorText(e) };
+  }
+}
+
+/** Whether the site's Postgres container has pg_waldump, which the gate runs there; undefined when the transport has no shell. */
+export async function walToolsOf(transportFor: TransportFor, site: string, access: KubeAccess, timeoutMs: number): Promise<{ ok: boolean; detail: string } | undefined> {
+  try {
+    const t = await withTimeout(transportFor(site, access), timeoutMs, `site ${site}: Postgres pod`);
+    if (!t.shell) return undefined;
+    const r = await withTimeout(t.shell("command -v pg_waldump && pg_waldump --version"), timeoutMs, `site ${site}: pg_waldump check`);
+    const out = r.stdout.trim().split("\n").join(", ");
+    return r.exitCode === 0 ? { ok: true, detail: out } : { ok: false, detail: `no pg_waldump on PATH in ${t.where ?? site} (exit ${r.exitCode ?? "?"})` };
+  } catch (e) {
+    return { ok: false, detail: `could not run a shell in ${site}'s Postgres pod: ${errorText(e)}` };
   }
 }
 

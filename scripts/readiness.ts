@@ -11,7 +11,7 @@ import { JWKS_SECRET, SIGNING_KEY_SECRET, STANDBY_SA_SECRET } from "../lib/names
 import type { KubeAccess } from "../lib/kubeAccess";
 import type { ReplicationProbe } from "../lib/replication";
 import {
-  accessOf, accessReviews, errorText, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack,
+  accessOf, accessReviews, errorText, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack, walToolsOf,
   type DnsRecordReader, type StackReader, type TransportFor,
 } from "./onCall";
 
@@ -48,6 +48,7 @@ interface SiteReads {
   certs: CertEvidence[];
   secretsError?: string;
   probe?: ReplicationProbe | { error: string };
+  walTools?: { ok: boolean; detail: string };
 }
 
 async function readSite(site: string, access: KubeAccess, role: "active" | "target", transportFor: TransportFor, timeoutMs: number): Promise<SiteReads> {
@@ -59,9 +60,10 @@ async function readSite(site: string, access: KubeAccess, role: "active" | "targ
     const error = errorText(e);
     return { access: { reachable: false, error }, certs: [], secretsError: `${site} unreachable: ${error}`, probe: { error: `${site} unreachable` } };
   }
-  const [reviews, probe, rest] = await Promise.all([
+  const [reviews, probe, walTools, rest] = await Promise.all([
     accessReviews(access, site, role === "target" ? TARGET_ACCESS : ACTIVE_ACCESS, timeoutMs),
     probeSite(transportFor, site, access, timeoutMs),
+    role === "target" ? walToolsOf(transportFor, site, access, timeoutMs) : Promise.resolve(undefined),
     (async () => {
       if (role === "active") return {};
       const [jwks, sa, tsbCerts, xcp] = await Promise.all([
@@ -73,7 +75,7 @@ async function readSite(site: string, access: KubeAccess, role: "active" | "targ
       return { jwks, standbySa: sa !== undefined, certs: [tsbCerts, xcp] };
     })().catch((e: unknown) => ({ error: errorText(e) })),
   ]);
-  const reads: SiteReads = { access: { reachable: true, reviews }, probe, certs: [] };
+  const reads: SiteReads = { access: { reachable: true, reviews }, probe, certs: [], ...(walTools ? { walTools } : {}) };
   if (signingKey) reads.signingKey = signingKey;
   if ("error" in rest) reads.secretsError = rest.error;
   else {
@@ -158,7 +160,7 @@ export async function runReadiness(argv: readonly string[], deps: ReadinessDeps 
     const evidence: TargetEvidence = {
       target, active, activeFqdn: fqdn(active), targetFqdn: fqdn(target), floatingFqdn: config.floatingFqdn,
       access: { target: t.access, active: a.access },
-      replication: { ...(t.probe ? { target: t.probe } : {}), ...(a.probe ? { active: a.probe } : {}), others, maxLostContactSeconds: view.limits.maxLostContactSeconds },
+      replication: { ...(t.probe ? { target: t.probe } : {}), ...(a.probe ? { active: a.probe } : {}), others, maxLostContactSeconds: view.limits.maxLostContactSeconds, ...(t.walTools ? { walTools: t.walTools } : {}) },
       secrets: {
         ...(t.signingKey ? { targetSigningKey: t.signingKey } : {}),
         ...(a.signingKey ? { activeSigningKey: a.signingKey } : {}),

@@ -6,7 +6,8 @@ import { decideStatus, formatStatus, statusExitCode, STATUS_DEPLOYMENTS, type Dn
 import { haBlockOf, jwksKids, replicasOf } from "../lib/siteFacts";
 import { kidOf } from "../lib/preflight";
 import { kubePaths } from "../lib/kubeRead";
-import { JWKS_SECRET, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
+import { JWKS_SECRET, POSTGRES_LABEL_SELECTOR, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
+import { postgresPods } from "../lib/postgresStop";
 import type { KubeAccess } from "../lib/kubeAccess";
 import {
   accessOf, dnsResolver, errorText, getObject, MANAGEMENT_PLANE_PATH, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack,
@@ -23,8 +24,8 @@ export interface StatusDeps {
 
 const USAGE = "Usage: npm run status -- [--json] [--from-file <stack.json> | --stack <name>] [--cwd <dir>] [--resolver <ip>] [--timeout-seconds 10]";
 
-/** One site's snapshot; the first read doubles as the reachability check. */
-export async function snapshotSite(site: string, access: KubeAccess, probe: boolean, transportFor: TransportFor, timeoutMs: number): Promise<SiteSnapshot> {
+/** One site's snapshot; the first read doubles as the reachability check. A fenced site's Postgres pods are counted (its database stays stopped). */
+export async function snapshotSite(site: string, access: KubeAccess, probe: boolean, transportFor: TransportFor, timeoutMs: number, fenced = false): Promise<SiteSnapshot> {
   const snap: SiteSnapshot = { site, reachable: true, replicas: {} };
   const readErrors: string[] = [];
   try {
@@ -51,6 +52,8 @@ export async function snapshotSite(site: string, access: KubeAccess, probe: bool
       if (d) snap.jwksKids = jwksKids(d);
     }, (e: unknown) => readErrors.push(`${JWKS_SECRET}: ${errorText(e)}`)),
     probe ? probeSite(transportFor, site, access, timeoutMs).then((p) => { snap.replication = "error" in p ? { error: p.error } : { probe: p }; }) : Promise.resolve(),
+    fenced ? postgresPods(access, site, TSB_NAMESPACE, POSTGRES_LABEL_SELECTOR, timeoutMs).then((pods) => { snap.postgresPods = pods.length; },
+      (e: unknown) => readErrors.push(`Postgres pods: ${errorText(e)}`)) : Promise.resolve(),
   ]);
   if (readErrors.length > 0) snap.readErrors = readErrors;
   return snap;
@@ -81,7 +84,7 @@ export async function runStatus(argv: readonly string[], deps: StatusDeps = {}):
   const sitesP = Promise.all(config.sites.map((s) =>
     roleOf(s.name) === "lost"
       ? Promise.resolve<SiteSnapshot>({ site: s.name, reachable: false, skipped: true, unreachableReason: "lost: not read", replicas: {} })
-      : snapshotSite(s.name, accessOf(config, s.name), roleOf(s.name) === "active" || roleOf(s.name) === "standby", transportFor, timeoutMs)));
+      : snapshotSite(s.name, accessOf(config, s.name), roleOf(s.name) === "active" || roleOf(s.name) === "standby", transportFor, timeoutMs, roleOf(s.name) === "fenced")));
   const providerP = (deps.dnsReader ?? providerReader(config)).read(config.dns.zoneId, config.floatingFqdn, timeoutMs).then((d): NameAnswer | { error: string } =>
     d.status !== "read" ? { error: d.reason }
       : !d.zoneReadable || !d.record ? { error: d.zoneReadable ? "no such record in the zone" : "the credentials cannot read the zone" }

@@ -12,7 +12,7 @@ const cfg = (keyPem: string | undefined): SetConfig => ({
   dns: { provider: "route53", zoneId: "Z1", ttl: 30, siteRecords: "external" },
   tsb: { version: "1.10.0", registry: "r", organization: "acme", chartRepo: "https://x", frontEnvoyPort: 443, readyTimeoutSeconds: 600,
     verifyApi: true, standbyRole: "rbac/org-reader", apiTimeoutSeconds: 30, fenceTimeoutSeconds: 120, addressTimeoutSeconds: 600 },
-  replication: { catchUpTimeoutSeconds: 120, maxLostContactSeconds: 300 },
+  replication: { catchUpTimeoutSeconds: 120, maxLostContactSeconds: 300, followTimeoutSeconds: 300 },
   adoption: { values: {}, ca: { certPem: "ca", ...(keyPem ? { keyPem } : {}) }, adminPassword: "pw" },
 });
 const plan = (step: "import" | "activate", over: Partial<AdoptionPlan> = {}): AdoptionPlan => ({

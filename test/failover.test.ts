@@ -43,6 +43,7 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
       "mp2-replication-gate",
       "mp2-tsb-baseline",
       "mp2-tsb-ready",
+      "mp3-follows", // the proof that mp3 streams from mp2 after the promotion
     ]);
     // mp1's gates leave with its active role: dynamic resources whose delete makes no call. Nothing
     // stateful leaves.
@@ -51,6 +52,30 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
     assert.deepEqual(d.replaced, ["dns-propagation"]);
     // mp1-k8s: the fenced site's provider gets a request timeout (tsb.fenceTimeoutSeconds), in place.
     assert.deepEqual(d.updated, ["dns", "floating-record", "mp1", "mp1-k8s", "mp2", "mp2-managementplane", "mp3-managementplane"]);
+  });
+
+  it("proves mp3 follows mp2 once its release moved: keyed by the promotion, mp2's FQDN, the follow bound; history waits for it", () => {
+    const proof = find(flip, "mp3-follows");
+    const inputs = reveal(proof.inputs) as { site: string; newActive: string; promotion: string; upstreamHost: string; timeoutSeconds: number; rebuild: number };
+    assert.deepEqual([inputs.site, inputs.newActive, inputs.promotion, inputs.upstreamHost, inputs.timeoutSeconds, inputs.rebuild], ["mp3", "mp2", "mp1->mp2", "mp2.tsb.example.com", 300, 0]);
+    assert.ok(dependsOn(flip, "mp3-follows", "mp3-managementplane"), "after mp3's release carries the new endpoint");
+    assert.ok(dependsOn(flip, "mp3-managementplane", "mp2-api-verified"), "which waits until mp2 serves");
+    assert.deepEqual(proof.ignoreChanges.sort(), ["access", "pollIntervalMs", "postgres", "rebuild", "timeoutSeconds"]);
+    assert.equal(flip.registrations.some((r) => r.name === "mp2-follows" || r.name === "mp1-follows"), false, "only other standbys are proven");
+    assert.equal(first.registrations.some((r) => r.name.endsWith("-follows")), false, "a first install proves nothing");
+    const history = flip.outputs!["history"]!.value as { sites: Record<string, { timeline?: number }> };
+    assert.equal(history.sites["mp2"]?.timeline, 2, "history records the timeline the proof read on the new active");
+  });
+
+  it("a standby that does not follow stops the update: history keeps mp1 active, the floating name has moved", async () => {
+    const failed = await runProgram(input(afterConfig("fenced"), {
+      previousOutputs: history(first), clusterSecrets: clusterWithKeys(["mp1", "mp2", "mp3"]),
+      failing: { "mp3-follows": "mp3 does not follow the new active mp2 after 300 s: ..." },
+    }));
+    assert.match(failed.errors.join("\n"), /mp3 does not follow the new active mp2/);
+    assert.ok(failed.outputs!["history"]!.failed, "history is not saved: the next run proves it again");
+    assert.ok(failed.outputs!["activeSite"]!.failed);
+    assert.ok(has(failed, "floating-record"), "mp2 serves and the name moved before the proof");
   });
 
   it("waits for mp2 to serve: a gate keyed by the promotion, with the configured timeout", () => {

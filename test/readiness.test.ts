@@ -88,8 +88,9 @@ describe("readiness: decisions over recorded evidence", () => {
 
   it("replication: not streaming; stale beyond the gate's limit; another standby ahead; probe failed", () => {
     let e = ready();
+    // A waiting receiver: no catch-up can come, and its recent last message is no contact (the gate's rules).
     e.replication.target = { ...standby(3), walReceiverStatus: "waiting" };
-    onlyProblems(e, "fail", /streams from mp1/);
+    onlyProblems(e, "fail", /streams from mp1/, /holds mp1's WAL/, /gate's limit/);
 
     e = ready();
     e.replication.target = standby(301);
@@ -102,6 +103,39 @@ describe("readiness: decisions over recorded evidence", () => {
     e = ready();
     e.replication.target = { error: "no ready Postgres pod" };
     onlyProblems(e, "could-not-check", /streams from mp1/);
+  });
+
+  it("replication is judged as the gate judges it: a paused replay that received everything is ready, and says so", () => {
+    const e = ready();
+    e.replication.target = { ...standby(3, "0/5000100"), replayLsn: "0/5000000", replayPauseState: "paused" };
+    const r = targetReadiness(e);
+    assert.equal(r.ready, true, r.verdict);
+    const holds = r.checks.find((c) => c.name === "mp2 holds mp1's WAL")!;
+    assert.equal(holds.reason, "mp2 holds WAL up to 0/5000100, at or past mp1's position 0/5000100; replay paused by 256 bytes: a promotion replays all received WAL first");
+    assert.match(r.checks.find((c) => c.name === "mp2 streams from mp1")!.reason, /replay paused by 256 bytes/);
+  });
+
+  it("replication: a streaming standby's lag is what the gate waits for, not a failure; another timeline is", () => {
+    let e = ready();
+    const lag = targetReadiness(e).checks.find((c) => c.name === "mp2 holds mp1's WAL")!;
+    assert.deepEqual([lag.status, lag.reason], ["pass", "mp2 holds WAL up to 0/5000000, 256 bytes behind mp1 (at 0/5000100); walreceiver streaming from mp1.tsb.example.com:443 (the gate waits up to replication.catchUpTimeoutSeconds for it)"]);
+    e = ready();
+    e.replication.active = { role: "primary", currentLsn: "0/5000100", timeline: 2, now: NOW.toISOString() };
+    e.replication.target = { ...standby(3), walTimeline: 1, receivedTimeline: 1 };
+    onlyProblems(e, "fail", /streams from mp1/, /holds mp1's WAL/, /gate's limit/);
+    assert.match(targetReadiness(e).checks.find((c) => c.name === "mp2 streams from mp1")!.reason, /mp2 holds WAL of timeline 1, but mp1 was on timeline 2/);
+  });
+
+  it("replication: the active not probed is could-not-check; no pg_waldump in the target's container fails", () => {
+    let e = ready();
+    e.replication.active = { error: "exec denied" };
+    onlyProblems(e, "could-not-check", /holds mp1's WAL/);
+    e = ready();
+    e.replication.walTools = { ok: false, detail: "no pg_waldump on PATH in tsb/tsb-postgres-1-0 (exit 127)" };
+    onlyProblems(e, "fail", /pg_waldump/);
+    e = ready();
+    e.replication.walTools = { ok: true, detail: "/usr/lib/postgresql/15/bin/pg_waldump, pg_waldump (PostgreSQL) 15.18" };
+    assert.equal(targetReadiness(e).ready, true);
   });
 
   it("secrets: kid differs from the active's (the failover preflight's message); tsb-standby-sa missing", () => {

@@ -7,15 +7,15 @@ import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parseProbeRow, probeReplication } from "../lib/replicationProbe";
+import { parseProbeRow, parseWalTail, probeReplication, repointScript, tailScanStart, walTailScript, type SiteDb } from "../lib/replicationProbe";
 import { choosePostgresPod, DEFAULT_POSTGRES_POD, execTransport, exitCodeOf, parsePsqlOutput, psqlCommand, type PodExec } from "../lib/podExec";
-import { gateInputProblems, ReplicationGateProvider, runReplicationGate, type ReplicationGateInputs, type ReplicationGateOutputs, type TransportFactory } from "../components/replicationGate";
+import { gateInputProblems, ReplicationGateProvider, runReplicationGate, type GateIo, type ReplicationGateInputs, type ReplicationGateOutputs } from "../components/replicationGate";
 
 describe("probe row parsing", () => {
   const row = {
     in_recovery: "true", current_lsn: null, receive_lsn: "0/3000148", replay_lsn: "0/3000148", replay_pause_state: "not paused",
     wal_receiver_status: "streaming", last_msg_receipt_time: "1764590400.5", upstream: "10.0.0.1:5432", last_xact_replay_time: null,
-    newest_wal_file_time: "1764590400", timeline: "1", now: "1764590401.25",
+    newest_wal_file_time: "1764590400", timeline: "1", received_tli: "2", wal_timeline: "3", now: "1764590401.25",
   };
   it("turns the text row into a probe (times as ISO, NULL as absent)", () => {
     const p = parseProbeRow(row);
@@ -23,11 +23,53 @@ describe("probe row parsing", () => {
     assert.equal(p.lastMsgReceiptTime, "2025-12-01T12:00:00.500Z");
     assert.equal(p.now, "2025-12-01T12:00:01.250Z");
     assert.equal(p.lastXactReplayTime, undefined);
-    assert.equal(p.timeline, 1);
+    assert.deepEqual([p.timeline, p.receivedTimeline, p.walTimeline], [1, 2, 3]);
+    const bare = parseProbeRow({ ...row, received_tli: null, wal_timeline: null });
+    assert.deepEqual([bare.receivedTimeline, bare.walTimeline], [undefined, undefined]);
   });
   it("rejects a malformed answer instead of guessing", () => {
     assert.throws(() => parseProbeRow({ ...row, in_recovery: "t" }), /in_recovery/);
     assert.throws(() => parseProbeRow({ ...row, replay_lsn: "garbage" }), /not a WAL position/);
+    for (const bad of ["0", "x", "1.5", "-1"]) assert.throws(() => parseProbeRow({ ...row, received_tli: bad }), /received_tli is .* expected a timeline number/, bad);
+  });
+});
+
+describe("a standby's last WAL record (pg_waldump)", () => {
+  // What pg_waldump 15 printed for a standby after its primary's fast shutdown (measured on Debian's 15.18).
+  const output = [
+    "rmgr: Heap        len (rec/tot):     59/    59, tx:        725, lsn: 0/00817B08, prev 0/00817AC8, desc: INSERT off 110 flags 0x00, blkref #0: rel 1663/5/16384 blk 0",
+    "rmgr: Transaction len (rec/tot):     34/    34, tx:        725, lsn: 0/00817B48, prev 0/00817B08, desc: COMMIT 2026-12-07 03:06:26.559035 UTC",
+    "rmgr: XLOG        len (rec/tot):    114/   114, tx:          0, lsn: 0/00817B70, prev 0/00817B48, desc: CHECKPOINT_SHUTDOWN redo 0/817B70; tli 1; prev tli 1; fpw true; xid 0:726; oid 16387; shutdown",
+    "pg_waldump: error: error in WAL record at 0/817B70: invalid record length at 0/817BE8: wanted 24, got 0",
+    "",
+  ].join("\n");
+  it("the last valid record, where it ends, and whether it is a shutdown checkpoint", () => {
+    assert.deepEqual(parseWalTail(output, 1), {
+      timeline: 1, lastLsn: "0/817B70", endLsn: "0/817BE8", shutdown: true,
+      description: "CHECKPOINT_SHUTDOWN redo 0/817B70; tli 1; prev tli 1; fpw true; xid 0:726; oid 16387; shutdown",
+    });
+    const commit = parseWalTail(output.split("\n").slice(0, 2).join("\n"), 2);
+    assert.deepEqual([commit.lastLsn, commit.shutdown, commit.endLsn, commit.timeline], ["0/817B48", false, undefined, 2]);
+  });
+  it("no record is an error quoting pg_waldump (e.g. not installed)", () => {
+    assert.throws(() => parseWalTail("sh: 1: pg_waldump: not found\n", 1), /pg_waldump found no WAL record: sh: 1: pg_waldump: not found/);
+    assert.throws(() => parseWalTail("", 1), /no output/);
+  });
+  it("starts one page before the page of the last byte, never below 0; the script quotes nothing from outside", () => {
+    assert.equal(tailScanStart("0/817BE8"), "0/814000");
+    assert.equal(tailScanStart("0/816000"), "0/812000");
+    assert.equal(tailScanStart("0/816001"), "0/814000");
+    assert.equal(tailScanStart("0/1000"), "0/0");
+    assert.equal(tailScanStart("1/0"), "0/FFFFC000");
+    assert.equal(walTailScript(2, "0/814000"), 'pg_waldump --path="$PGDATA/pg_wal" --timeline=2 --start=0/814000 2>&1 | tail -n 6');
+    assert.throws(() => walTailScript(1, "0/1; rm -rf /"), /not a WAL position/);
+  });
+  it("the re-point script keeps the conninfo inside the pod and refuses a host that is not one", () => {
+    const script = repointScript("PGPASSWORD=x psql", "mp2.tsb.example.com");
+    assert.match(script, /^PGPASSWORD=x psql -v host=mp2\.tsb\.example\.com <<'TSBHA_SQL'\n/);
+    assert.match(script, /ALTER SYSTEM SET primary_conninfo = :'conninfo';/);
+    assert.match(script, /\nTSBHA_SQL$/);
+    for (const bad of ["a b", "x;y", "$(id)", "h'"]) assert.throws(() => repointScript("psql", bad), /is not a host name or address/, bad);
   });
 });
 
@@ -101,31 +143,83 @@ describe("pod exec transport", () => {
   });
 });
 
-describe("gate orchestration (scripted probes)", () => {
+describe("gate orchestration (scripted sites)", () => {
   const base: ReplicationGateInputs = {
     promotion: "mp1->mp2", site: "mp2", from: "mp1", mode: "fenced", otherStandbys: [],
-    access: { mp1: {}, mp2: {} }, limits: { catchUpTimeoutSeconds: 5, maxLostContactSeconds: 300, acceptDataLoss: false, pollIntervalMs: 1000 },
+    access: { mp1: {}, mp2: {}, mp3: {} }, limits: { catchUpTimeoutSeconds: 5, maxLostContactSeconds: 300, acceptDataLoss: false, stopTimeoutSeconds: 60, pollIntervalMs: 1000 },
   };
-  const row = (replay: string): Record<string, string | null> => ({ in_recovery: "true", replay_lsn: replay, receive_lsn: replay, now: "1764590400" });
-  function scripted(replays: string[]): { factory: TransportFactory; clock: { now(): number; sleep(ms: number): Promise<void> } } {
+  const SHUTDOWN = "rmgr: XLOG len (rec/tot): 114/ 114, tx: 0, lsn: 0/00000500, prev 0/000004C8, desc: CHECKPOINT_SHUTDOWN redo 0/500; tli 1; shutdown\n";
+  const COMMIT = "rmgr: Transaction len (rec/tot): 34/ 34, tx: 7, lsn: 0/000004C8, prev 0/00000490, desc: COMMIT 2026-12-07\n";
+  /** A scripted set: each standby's receive positions per probe, what pg_waldump shows after the stop, the old primary running or not. */
+  function scripted(o: { receives: Record<string, string[]>; tails?: Record<string, string>; running?: boolean; streaming?: Record<string, boolean> }) {
     let t = 0;
-    const factory: TransportFactory = (site) =>
-      Promise.resolve({
-        query: (sql: string) =>
-          Promise.resolve(site === "mp1" ? [{ in_recovery: "false", lsn: "0/500" }] : sql.includes("pg_stat_wal_receiver") ? [row(replays.shift() ?? "0/100")] : []),
-      });
-    return { factory, clock: { now: () => t, sleep: (ms) => Promise.resolve(void (t += ms)) } };
+    let running = o.running ?? true;
+    const calls: string[] = [];
+    const db = (site: string): SiteDb => ({
+      psql: "psql", where: `tsb/${site}-pod`,
+      shell: () => Promise.resolve({ stdout: running ? "" : o.tails?.[site] ?? COMMIT, stderr: "", exitCode: 0 }),
+      query: (sql: string) => {
+        if (site === "mp1") return Promise.resolve([{ in_recovery: "false", lsn: "0/480", timeline: "1" }]);
+        if (sql.includes("pg_read_file")) return Promise.resolve([{ history: null }]);
+        calls.push(`probe ${site}`);
+        const list = o.receives[site] ?? [];
+        const at = (list.length > 1 ? list.shift() : list[0]) ?? "0/100";
+        const stream = o.streaming?.[site] ?? true;
+        return Promise.resolve([{ in_recovery: "true", receive_lsn: at, replay_lsn: at, wal_timeline: "1", now: "1764590400", ...(stream ? { wal_receiver_status: "streaming" } : {}) }]);
+      },
+    });
+    const io: GateIo = {
+      db: (site) => Promise.resolve(db(site)),
+      pods: () => Promise.resolve(running ? ["tsb-postgres-1-0"] : []),
+      stop: () => {
+        calls.push("stop mp1");
+        running = false;
+        return Promise.resolve({ controller: "scaled to 0", scaled: ["tsb-postgres-1"], statefulSets: ["tsb-postgres-1"], seconds: 1.5 });
+      },
+    };
+    return { io, calls, clock: { now: () => t, sleep: (ms: number) => Promise.resolve(void (t += ms)) } };
   }
-  it("polls the new active until it replayed the old active's final position", async () => {
-    const s = scripted(["0/100", "0/300", "0/500"]);
-    const out = await runReplicationGate(base, s.factory, s.clock);
+  it("waits until the new active holds the old primary's position, stops the old database, and passes on its shutdown checkpoint", async () => {
+    const s = scripted({ receives: { mp2: ["0/100", "0/300", "0/480", "0/578"] }, tails: { mp2: SHUTDOWN } });
+    const out = await runReplicationGate(base, s.io, s.clock);
     assert.equal(out.oldFinalLsn, "0/500");
-    assert.equal(out.newActive.replayLsn, "0/500");
     assert.equal(out.waitedSeconds, 2);
+    assert.deepEqual(s.calls.filter((c) => c === "stop mp1"), ["stop mp1"]);
+    assert.deepEqual(s.calls, ["probe mp2", "probe mp2", "probe mp2", "stop mp1", "probe mp2"], "stopped once the new active held 0/480, then probed again");
+    assert.match(out.message, /^mp2 holds mp1's shutdown checkpoint at 0\/500 \(timeline 1\), the last record mp1 wrote: no data loss; mp1's database stopped in 1\.5 s \(StatefulSets tsb-postgres-1\)$/);
+    assert.deepEqual(out.stop?.scaled, ["tsb-postgres-1"]);
   });
-  it("refuses after the timeout, with the last positions", async () => {
-    const s = scripted([]);
-    await assert.rejects(runReplicationGate(base, s.factory, s.clock), /did not replay mp1's final WAL position 0\/500 within 5 s \(mp2 replayed 0\/100/);
+  it("a database an earlier run stopped is not stopped again; the last records decide", async () => {
+    const s = scripted({ receives: { mp2: ["0/578"] }, tails: { mp2: SHUTDOWN }, running: false });
+    const out = await runReplicationGate(base, s.io, s.clock);
+    assert.equal(out.stop, undefined);
+    assert.equal(s.calls.includes("stop mp1"), false);
+    assert.equal(out.waitedSeconds, 0);
+  });
+  it("refuses after the timeout without stopping anything, naming both positions", async () => {
+    const s = scripted({ receives: { mp2: ["0/100"] } });
+    await assert.rejects(runReplicationGate(base, s.io, s.clock), /mp2 did not receive mp1's WAL up to 0\/480 within 5 s \(mp2 holds 0\/100, replayed 0\/100; walreceiver streaming\)\. mp1's database was not stopped/);
+    assert.equal(s.calls.includes("stop mp1"), false);
+  });
+  it("names another standby ahead: at once when the candidate does not stream, and at the timeout", async () => {
+    const detached = scripted({ receives: { mp2: ["0/100"], mp3: ["0/480"] }, streaming: { mp2: false } });
+    await assert.rejects(runReplicationGate({ ...base, otherStandbys: ["mp3"] }, detached.io, detached.clock), /mp2 holds WAL up to 0\/100, but standby mp3 holds more \(up to 0\/480/);
+    assert.equal(detached.clock.now(), 0, "refused before any wait");
+    const streaming = scripted({ receives: { mp2: ["0/100"], mp3: ["0/480"] } });
+    await assert.rejects(runReplicationGate({ ...base, otherStandbys: ["mp3"] }, streaming.io, streaming.clock), /standby mp3 holds more/);
+    assert.equal(streaming.clock.now(), 5000, "waited for its catch-up first");
+  });
+  it("after the stop, the standby holding the shutdown checkpoint is named; none holding it is refused", async () => {
+    const other = scripted({ receives: { mp2: ["0/480", "0/4F0"], mp3: ["0/578"] }, tails: { mp2: COMMIT, mp3: SHUTDOWN } });
+    await assert.rejects(runReplicationGate({ ...base, otherStandbys: ["mp3"] }, other.io, other.clock), /its last record \(shutdown checkpoint at 0\/500\) reached standby mp3, not mp2/);
+    const none = scripted({ receives: { mp2: ["0/480"] }, tails: { mp2: COMMIT } });
+    await assert.rejects(runReplicationGate(base, none.io, none.clock), /no standby holds mp1's shutdown checkpoint/);
+  });
+  it("lost: another standby ahead is named before the staleness rule, even when data loss is accepted", async () => {
+    const s = scripted({ receives: { mp2: ["0/100"], mp3: ["0/200"] } });
+    const lost: ReplicationGateInputs = { ...base, mode: "lost", otherStandbys: ["mp3"], limits: { ...base.limits, acceptDataLoss: true } };
+    await assert.rejects(runReplicationGate(lost, s.io, s.clock), /standby mp3 holds more/);
+    assert.equal(s.calls.includes("stop mp1"), false);
   });
   it("runs once per promotion: only promotion/site/from/mode changes re-run it (not access or limits)", async () => {
     const p = new ReplicationGateProvider();
@@ -137,5 +231,6 @@ describe("gate orchestration (scripted probes)", () => {
   it("checks its inputs before reaching any site", () => {
     assert.deepEqual(gateInputProblems({ ...base, mode: "fenced", access: { mp2: {} } }), ["no access given for site mp1"]);
     assert.match(gateInputProblems({ ...base, from: "mp2" }).join(), /two different sites/);
+    assert.match(gateInputProblems({ ...base, limits: { ...base.limits, stopTimeoutSeconds: -1 } }).join(), /limits\.stopTimeoutSeconds is -1/);
   });
 });

@@ -4,50 +4,31 @@
 // run against real Postgres in replication.pg.test.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import * as path from "node:path";
+import { assertRunbookSection } from "./harness/runbook";
 import {
+  aheadBeforeWaiting,
   catchUpTimedOut,
   compareLsn,
   fencedCatchUp,
-  followCheck,
   formatLsn,
+  isStreaming,
   lastContact,
   lostStaleness,
   lsnDiff,
   mostAdvancedCheck,
+  oldPrimaryFinal,
   parseLsn,
-  parseTimelineHistory,
-  RUNBOOK,
+  replayNote,
+  siteTimeline,
   standbyPosition,
   type ReplicationProbe,
+  type WalTail,
 } from "../lib/replication";
 
 const NOW = "2026-12-01T12:00:00.000Z";
 const ago = (s: number): string => new Date(Date.parse(NOW) - s * 1000).toISOString();
 const standby = (p: Partial<ReplicationProbe>): ReplicationProbe => ({ role: "standby", now: NOW, ...p });
 const primary = (p: Partial<ReplicationProbe>): ReplicationProbe => ({ role: "primary", now: NOW, ...p });
-
-/** The runbook, from the repository root; searched upwards because a mutation-testing sandbox (stryker.config.json ignores docs/) sits below it. */
-function readRunbook(): string {
-  for (let dir = path.join(__dirname, ".."), i = 0; i < 6; dir = path.dirname(dir), i++) {
-    const file = path.join(dir, RUNBOOK);
-    if (existsSync(file)) return readFileSync(file, "utf8");
-  }
-  throw new Error(`${RUNBOOK} not found above ${__dirname}`);
-}
-/** Every refusal's fix points at a runbook section: that section must exist, under that exact title. */
-const runbookHeadings = new Set(
-  readRunbook()
-    .split("\n")
-    .filter((l) => l.startsWith("#"))
-    .map((l) => l.replace(/^#+\s*/, "").trim()),
-);
-function assertRunbookSection(reason: string, section: string): void {
-  assert.ok(reason.includes(`${RUNBOOK}, "${section}"`), `"${reason}" should point at ${RUNBOOK}, "${section}"`);
-  assert.ok(runbookHeadings.has(section), `${RUNBOOK} has no section "${section}"`);
-  assert.equal(RUNBOOK, "docs/replication.md");
-}
 
 describe("LSN arithmetic", () => {
   it("reads Postgres' X/Y text as a 64-bit position and prints it back", () => {
@@ -81,68 +62,133 @@ describe("how far a site got", () => {
   });
 });
 
-describe("a) fenced old active: wait until the new active replayed its final position", () => {
-  it("passes when replay reached the final LSN, waits (naming both positions) before", () => {
-    const ok = fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/5000000" }), "0/5000000");
+describe("timelines and the one position", () => {
+  it("a site's timeline: a primary's current one; a standby's newest of its receiver's and its newest WAL file's, else its restartpoint's", () => {
+    assert.equal(siteTimeline(primary({ timeline: 3, receivedTimeline: 9, walTimeline: 9 })), 3);
+    assert.equal(siteTimeline(standby({ timeline: 1, receivedTimeline: 2, walTimeline: 1 })), 2);
+    assert.equal(siteTimeline(standby({ timeline: 1, receivedTimeline: 1, walTimeline: 2 })), 2);
+    assert.equal(siteTimeline(standby({ timeline: 1, walTimeline: 3 })), 3);
+    assert.equal(siteTimeline(standby({ timeline: 4 })), 4);
+    assert.equal(siteTimeline(standby({})), undefined);
+  });
+  it("only a streaming walreceiver is connected", () => {
+    assert.equal(isStreaming(standby({ walReceiverStatus: "streaming" })), true);
+    for (const s of ["waiting", "starting", "stopping", undefined]) assert.equal(isStreaming(standby({ ...(s ? { walReceiverStatus: s } : {}) })), false, String(s));
+    assert.equal(isStreaming(primary({ walReceiverStatus: "streaming" })), false);
+  });
+  it("a paused or lagging replay is reported as what the promotion will replay, never hidden", () => {
+    assert.equal(replayNote(standby({ receiveLsn: "0/20", replayLsn: "0/20", replayPauseState: "not paused" })), "");
+    assert.equal(replayNote(standby({ receiveLsn: "0/20" })), "");
+    assert.equal(replayNote(standby({ receiveLsn: "0/30", replayLsn: "0/10", replayPauseState: "paused" })), "; replay paused by 32 bytes: a promotion replays all received WAL first");
+    assert.equal(replayNote(standby({ receiveLsn: "0/30", replayLsn: "0/10", replayPauseState: "not paused" })), "; replay behind by 32 bytes: a promotion replays all received WAL first");
+    assert.equal(replayNote(standby({ receiveLsn: "0/10", replayLsn: "0/10", replayPauseState: "pause requested" })), "; replay pause requested: a promotion replays all received WAL first");
+  });
+});
+
+describe("a) fenced old active: the new active receives its WAL, then its shutdown checkpoint", () => {
+  it("passes when the new active holds the old primary's position (received, not only replayed), waits before", () => {
+    const ok = fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/5000000", replayLsn: "0/4000000", replayPauseState: "paused" }), "0/5000000");
     assert.equal(ok.verdict, "pass");
-    assert.match(ok.reason, /^mp2 replayed 0\/5000000, at or past mp1's final position 0\/5000000: no data loss$/);
+    assert.equal(ok.reason, "mp2 holds WAL up to 0/5000000, at or past mp1's position 0/5000000; replay paused by 16777216 bytes: a promotion replays all received WAL first");
     assert.equal(fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/5000001" }), "0/5000000").verdict, "pass");
-    const w = fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/4FFFF00", receiveLsn: "0/5000000" }), "0/5000000");
+    const w = fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/4FFFF00", receiveLsn: "0/4FFFF00", walReceiverStatus: "streaming", upstream: "mp1.x:5432", receivedTimeline: 1 }), "0/5000000");
     assert.equal(w.verdict, "wait");
-    assert.match(w.reason, /mp2 replayed 0\/4FFFF00 .* 256 bytes behind mp1's final position 0\/5000000/);
+    assert.equal(w.reason, "mp2 holds WAL up to 0/4FFFF00, 256 bytes behind mp1 (at 0/5000000); walreceiver streaming from mp1.x:5432 on timeline 1");
   });
-  it("the wait names what was received, the walreceiver's state and a paused replay (not a running one)", () => {
-    const w = fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/10", receiveLsn: "0/20", walReceiverStatus: "streaming", replayPauseState: "paused" }), "0/30");
-    assert.equal(w.reason, "mp2 replayed 0/10 (received 0/20), 32 bytes behind mp1's final position 0/30; replay is paused; walreceiver streaming");
-    const running = fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/10", replayPauseState: "not paused" }), "0/30");
-    assert.equal(running.reason, "mp2 replayed 0/10 (received none), 32 bytes behind mp1's final position 0/30; walreceiver not running");
-    assert.doesNotMatch(fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/10" }), "0/30").reason, /paused/);
-  });
-  it("waits while the new active has replayed nothing yet", () => {
-    const w = fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/40" }), "0/30");
+  it("waits while the new active holds no WAL, naming its receiver", () => {
+    const w = fencedCatchUp("mp2", "mp1", standby({}), "0/30");
     assert.equal(w.verdict, "wait");
-    assert.equal(w.reason, "mp2 has not replayed any WAL yet (mp1 ended at 0/30)");
+    assert.equal(w.reason, "mp2 has received no WAL yet (mp1 is at 0/30); walreceiver not running");
   });
-  it("received is not enough: replay decides", () => {
-    assert.equal(fencedCatchUp("mp2", "mp1", standby({ replayLsn: "0/1", receiveLsn: "0/9" }), "0/9").verdict, "wait");
-  });
-  it("times out into a refusal with both positions, the pause state and the fix", () => {
-    const r = catchUpTimedOut("mp2", "mp1", standby({ replayLsn: "0/100", receiveLsn: "0/200", replayPauseState: "paused", walReceiverStatus: "streaming" }), "0/200", 120);
+  it("refuses a candidate on another timeline than the old primary's: it never followed it", () => {
+    const r = fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90", walTimeline: 1 }), "0/30", 2);
     assert.equal(r.verdict, "refuse");
-    assert.match(r.reason, /^Replication gate: mp2 did not replay mp1's final WAL position 0\/200 within 120 s \(mp2 replayed 0\/100, received 0\/200; walreceiver streaming, replay paused\)\. /);
-    assert.match(r.reason, /Promoting now would lose mp1's last writes\. Fix: see why mp2 lags/);
+    assert.match(r.reason, /^Replication gate: mp2 holds WAL of timeline 1, but mp1 was on timeline 2: mp2 did not follow mp1, so it lacks what mp1 wrote on timeline 2\. Fix: rebuild mp2 /);
+    assertRunbookSection(r.reason, "Standby on another timeline");
+    assert.equal(fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90", walTimeline: 2 }), "0/30", 2).verdict, "pass");
+    assert.equal(fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90" }), "0/30", 2).verdict, "pass", "an unknown timeline is not a mismatch");
+  });
+  it("times out into a refusal with both positions and the receiver, saying nothing is lost yet", () => {
+    const r = catchUpTimedOut("mp2", "mp1", standby({ replayLsn: "0/100", receiveLsn: "0/180", walReceiverStatus: "waiting" }), "0/200", 120);
+    assert.equal(r.verdict, "refuse");
+    assert.match(r.reason, /^Replication gate: mp2 did not receive mp1's WAL up to 0\/200 within 120 s \(mp2 holds 0\/180, replayed 0\/100; walreceiver waiting\)\. /);
+    assert.match(r.reason, /mp1's database was not stopped: nothing is lost yet\. Fix: see why mp2 does not receive/);
     assert.match(r.reason, /then run pulumi up again, or raise tsb-ha:replication\.catchUpTimeoutSeconds\.$/);
     assertRunbookSection(r.reason, "Standby did not catch up");
+    assert.match(catchUpTimedOut("mp2", "mp1", standby({}), "0/200", 30).reason, /\(mp2 holds nothing, replayed nothing; walreceiver not running\)/);
   });
-  it("a timeout with nothing replayed and no walreceiver says so, and says nothing of a pause that is not one", () => {
-    const r = catchUpTimedOut("mp2", "mp1", standby({ replayPauseState: "not paused" }), "0/200", 30);
-    assert.equal(r.verdict, "refuse");
-    assert.match(r.reason, /within 30 s \(mp2 replayed nothing, received nothing; walreceiver not running\)\. Promoting/);
-    assert.doesNotMatch(catchUpTimedOut("mp2", "mp1", standby({ replayLsn: "0/1" }), "0/200", 30).reason, /replay (paused|undefined)/);
-  });
-  it("a last probe that caught up after all passes; a primary is still refused as such", () => {
-    assert.equal(catchUpTimedOut("mp2", "mp1", standby({ replayLsn: "0/200" }), "0/200", 30).verdict, "pass");
+  it("a last probe that caught up after all passes; a primary or another timeline is still refused as such", () => {
+    assert.equal(catchUpTimedOut("mp2", "mp1", standby({ receiveLsn: "0/200" }), "0/200", 30).verdict, "pass");
     assert.match(catchUpTimedOut("mp2", "mp1", primary({ currentLsn: "0/9" }), "0/200", 30).reason, /already a primary/);
+    assert.match(catchUpTimedOut("mp2", "mp1", standby({ walTimeline: 1 }), "0/200", 30, 2).reason, /holds WAL of timeline 1, but mp1 was on timeline 2/);
   });
   it("refuses a candidate that is already a primary, naming its timeline, position and the fix", () => {
     const r = fencedCatchUp("mp2", "mp1", primary({ currentLsn: "0/9", timeline: 3 }), "0/1");
     assert.equal(r.verdict, "refuse");
-    assert.match(r.reason, /^mp2's Postgres is already a primary \(timeline 3, at 0\/9\), not a standby of mp1: the gate cannot prove it holds mp1's writes up to 0\/1\. /);
+    assert.match(r.reason, /^mp2's Postgres is already a primary \(timeline 3, at 0\/9\), not a standby of mp1: nothing proves it holds mp1's writes\. /);
     assert.match(r.reason, /Fix: check both sites' databases by hand \(.*\) before promoting\.$/);
     assertRunbookSection(r.reason, "Already a primary");
     assert.match(fencedCatchUp("mp2", "mp1", primary({}), "0/1").reason, /\(timeline \?, at \?\)/);
   });
 });
 
+describe("a) after the clean stop: the old primary's shutdown checkpoint is its last record", () => {
+  const tail = (p: Partial<WalTail>): WalTail => ({ timeline: 1, lastLsn: "0/817B70", endLsn: "0/817BE8", description: "CHECKPOINT_SHUTDOWN redo 0/817B70; tli 1", shutdown: true, ...p });
+  const notShutdown = tail({ lastLsn: "0/817B48", description: "COMMIT 2026-12-07", shutdown: false });
+  it("passes when the candidate's last record is the shutdown checkpoint", () => {
+    const d = oldPrimaryFinal("mp2", "mp1", tail({}), { mp3: notShutdown });
+    assert.equal(d.verdict, "pass");
+    assert.equal(d.reason, "mp2 holds mp1's shutdown checkpoint at 0/817B70 (timeline 1), the last record mp1 wrote: no data loss");
+  });
+  it("names the standby that holds it when the candidate does not, with both positions", () => {
+    const d = oldPrimaryFinal("mp2", "mp1", notShutdown, { mp3: tail({ lastLsn: "0/900000" }), mp4: notShutdown });
+    assert.equal(d.verdict, "refuse");
+    assert.match(d.reason, /^Replication gate: mp1 stopped cleanly, but its last record \(shutdown checkpoint at 0\/900000\) reached standby mp3, not mp2 \(mp2's last record is a COMMIT at 0\/817B48 on timeline 1\): /);
+    assert.match(d.reason, /Fix: promote mp3 instead \(pulumi config set tsb-ha:activeSite mp3\)/);
+    assertRunbookSection(d.reason, "Another standby is ahead");
+    assert.match(oldPrimaryFinal("mp2", "mp1", { error: "pg_waldump: not found" }, { mp3: tail({}) }).reason, /reached standby mp3, not mp2 \(mp2's WAL could not be read \(pg_waldump: not found\)\)/);
+  });
+  it("refuses when no standby holds it, listing what each holds and the fix", () => {
+    const d = oldPrimaryFinal("mp2", "mp1", notShutdown, { mp3: { error: "exec failed" }, mp4: notShutdown });
+    assert.equal(d.verdict, "refuse");
+    assert.equal(d.reason,
+      "Replication gate: no standby holds mp1's shutdown checkpoint (mp2's last record is a COMMIT at 0/817B48 on timeline 1; mp3: not read (exec failed); " +
+      "mp4: COMMIT at 0/817B48 on timeline 1): mp1's last WAL is only on its own disk (its standbys were not connected when it stopped, or it was killed before its shutdown finished). " +
+      "Fix: start mp1's database again so they receive it (docs/replication.md, \"Shutdown record on no standby\"), then run pulumi up again.");
+    assertRunbookSection(d.reason, "Shutdown record on no standby");
+    assert.equal(oldPrimaryFinal("mp2", "mp1", notShutdown, {}).verdict, "refuse");
+  });
+});
+
 describe("b) lost old active: staleness of the last contact", () => {
-  it("uses the walreceiver's last message while its row exists", () => {
+  it("uses the walreceiver's last message while it streams", () => {
     const p = standby({ walReceiverStatus: "streaming", lastMsgReceiptTime: ago(5), newestWalFileTime: ago(500) });
     assert.deepEqual(lastContact(p), { fact: "walreceiver last_msg_receipt_time", at: ago(5) });
+  });
+  it("a receiver that is waiting, starting or stopping is no contact, however recent its last message", () => {
+    for (const status of ["waiting", "starting", "stopping"]) {
+      assert.deepEqual(lastContact(standby({ walReceiverStatus: status, lastMsgReceiptTime: ago(4), newestWalFileTime: ago(400) })), { fact: "newest WAL file write", at: ago(400) }, status);
+    }
+    const r = lostStaleness("mp3", "mp2", standby({ walReceiverStatus: "waiting", lastMsgReceiptTime: ago(4), receiveLsn: "0/9" }), 300, false);
+    assert.equal(r.verdict, "refuse");
+    assert.match(r.reason, /^mp3 has no record of its last contact with mp2 \(no streaming walreceiver, /);
   });
   it("a walreceiver time without its row, or a row without a time, is not used", () => {
     assert.deepEqual(lastContact(standby({ walReceiverStatus: "starting", newestWalFileTime: ago(40) })), { fact: "newest WAL file write", at: ago(40) });
     assert.deepEqual(lastContact(standby({ lastMsgReceiptTime: ago(5), newestWalFileTime: ago(40) })), { fact: "newest WAL file write", at: ago(40) });
+    assert.deepEqual(lastContact(standby({ walReceiverStatus: "streaming", newestWalFileTime: ago(40) })), { fact: "newest WAL file write", at: ago(40) });
     assert.equal(lastContact(standby({ walReceiverStatus: "starting" })), undefined);
+  });
+  it("a standby on another timeline than the lost active's never followed it: refused, however recent its contact", () => {
+    const p = standby({ walReceiverStatus: "streaming", lastMsgReceiptTime: ago(2), receivedTimeline: 1, walTimeline: 1, receiveLsn: "0/500", upstream: "mp1.x:5432" });
+    const r = lostStaleness("mp3", "mp2", p, 300, false, 2);
+    assert.equal(r.verdict, "refuse");
+    assert.match(r.reason, /^Replication gate: mp3 holds WAL of timeline 1 \(up to 0\/500\), but mp2 was active on timeline 2: mp3 never followed it and lacks every write mp2 made since\. walreceiver streaming from mp1\.x:5432 on timeline 1\. /);
+    assertRunbookSection(r.reason, "Standby on another timeline");
+    assert.equal(lostStaleness("mp3", "mp2", p, 300, false, 1).verdict, "pass");
+    assert.equal(lostStaleness("mp3", "mp2", p, 300, false).verdict, "pass", "an unknown active timeline is not checked");
+    assert.equal(lostStaleness("mp3", "mp2", p, 300, true, 2).verdict, "pass", "acceptDataLoss accepts it knowingly");
+    assert.match(lostStaleness("mp3", "mp2", p, 300, true, 2).warning!, /acceptDataLoss is true: promoting anyway\. Replication gate: mp3 holds WAL of timeline 1/);
   });
   it("without a walreceiver row, the newer of the newest WAL file write and the last replayed commit", () => {
     assert.equal(lastContact(standby({ newestWalFileTime: ago(40), lastXactReplayTime: ago(90) }))?.fact, "newest WAL file write");
@@ -180,7 +226,7 @@ describe("b) lost old active: staleness of the last contact", () => {
     const r = lostStaleness("mp2", "mp1", standby({ replayLsn: "0/70" }), 300, false);
     assert.equal(r.verdict, "refuse");
     assert.equal(r.fact, undefined);
-    assert.match(r.reason, /^mp2 has no record of its last contact with mp1 \(no walreceiver row, no WAL file time, no replayed transaction\); it holds WAL up to 0\/70\. Fix: /);
+    assert.match(r.reason, /^mp2 has no record of its last contact with mp1 \(no streaming walreceiver, no WAL file time, no replayed transaction\); it holds WAL up to 0\/70\. Fix: /);
     assertRunbookSection(r.reason, "Lost site: last contact too old");
     assert.match(lostStaleness("mp2", "mp1", standby({}), 300, false).reason, /it holds WAL up to nothing\./);
   });
@@ -232,42 +278,29 @@ describe("c) several standbys: never promote one that is behind another", () => 
   });
 });
 
-describe("d) other standbys after the promotion", () => {
-  it("follow iff they hold nothing past the switch point; else rebuild", () => {
-    const ok = followCheck("mp3", "mp2", standby({ receiveLsn: "0/400" }), "0/400");
-    assert.deepEqual([ok.verdict, ok.action], ["pass", "repoint"]);
-    assert.equal(ok.reason, "mp3 holds WAL up to 0/400, not past mp2's switch point 0/400: it can follow mp2");
-    const r = followCheck("mp3", "mp2", standby({ receiveLsn: "0/401", replayLsn: "0/100" }), "0/400");
-    assert.deepEqual([r.verdict, r.action], ["refuse", "rebuild"]);
-    assert.match(r.reason, /^mp3 received WAL up to 0\/401, 1 bytes past mp2's switch point 0\/400: it cannot follow mp2's new timeline and needs a rebuild \(pg_rewind or a fresh base backup; /);
-    assert.match(r.reason, /\)\. Not re-pointed\.$/);
-    assertRunbookSection(r.reason, "Standby cannot follow");
+describe("c) timelines: only WAL of one timeline compares", () => {
+  it("a standby on an older timeline is on a dead branch, not ahead, whatever its position", () => {
+    const r = mostAdvancedCheck("mp1", standby({ receiveLsn: "0/5000050", receivedTimeline: 2 }), { mp3: standby({ receiveLsn: "0/5000100", walTimeline: 1 }) });
+    assert.equal(r.verdict, "pass");
   });
-  it("a standby that holds no WAL yet can follow", () => {
-    const ok = followCheck("mp3", "mp2", standby({}), "0/400");
-    assert.deepEqual([ok.verdict, ok.action], ["pass", "repoint"]);
-    assert.match(ok.reason, /^mp3 holds WAL up to nothing, not past/);
+  it("a standby on a newer timeline than the candidate: the candidate did not follow the latest primary", () => {
+    const r = mostAdvancedCheck("mp3", standby({ receiveLsn: "0/5000100", walTimeline: 1 }), { mp1: standby({ receiveLsn: "0/5000050", receivedTimeline: 2 }) });
+    assert.equal(r.verdict, "refuse");
+    assert.match(r.reason, /^Replication gate: mp3 holds WAL of timeline 1 \(up to 0\/5000100\), but standby mp1 holds timeline 2 \(up to 0\/5000050\): mp3 did not follow the latest primary\. Fix: promote mp1 instead \(pulumi config set tsb-ha:activeSite mp1\), and rebuild mp3 /);
+    assertRunbookSection(r.reason, "Standby on another timeline");
   });
-  it("a primary cannot follow: rebuild, with the fix", () => {
-    const r = followCheck("mp3", "mp2", primary({ currentLsn: "0/1" }), "0/400");
-    assert.deepEqual([r.verdict, r.action], ["refuse", "rebuild"]);
-    assert.match(r.reason, /^mp3's Postgres is a primary, not a standby: it cannot follow mp2\. Fix: rebuild mp3 /);
-    assertRunbookSection(r.reason, "Standby cannot follow");
+  it("same timeline, or a timeline unknown on either side: positions decide", () => {
+    assert.equal(mostAdvancedCheck("mp2", standby({ receiveLsn: "0/1", walTimeline: 2 }), { mp3: standby({ receiveLsn: "0/2", walTimeline: 2 }) }).verdict, "refuse");
+    assert.equal(mostAdvancedCheck("mp2", standby({ receiveLsn: "0/1" }), { mp3: standby({ receiveLsn: "0/2", walTimeline: 2 }) }).verdict, "refuse");
+    assert.equal(mostAdvancedCheck("mp2", standby({ receiveLsn: "0/1", walTimeline: 2 }), { mp3: standby({ receiveLsn: "0/2" }) }).verdict, "refuse");
   });
-  it("reads the switch point from a timeline history file (last line)", () => {
-    assert.deepEqual(parseTimelineHistory("1\t0/400B7D8\tno recovery target specified\n\n2\t0/5000000\tx\n").at(-1), { parentTimeline: 2, switchPoint: "0/5000000" });
-    assert.throws(() => parseTimelineHistory("garbage"), /not "<timeline> <LSN> <reason>"/);
-  });
-  it("reads every line as Postgres does: comments and blank lines skipped, any whitespace, LSN in upper case", () => {
-    const text = "# written by hand\n  1   0/400b7d8   no recovery target specified\r\n\n12\t0/5000abc\tbefore 2026-12-01\n";
-    assert.deepEqual(parseTimelineHistory(text), [
-      { parentTimeline: 1, switchPoint: "0/400B7D8" },
-      { parentTimeline: 12, switchPoint: "0/5000ABC" },
-    ]);
-    assert.deepEqual(parseTimelineHistory(""), []);
-  });
-  it("refuses a line without an LSN or whose timeline is not a number", () => {
-    for (const bad of ["1", "x1\t0/5\tr", "1x\t0/5\tr", "1\tnot-an-lsn"]) assert.throws(() => parseTimelineHistory(bad), /is not "<timeline> <LSN> <reason>"|not a WAL position/, bad);
-    assert.throws(() => parseTimelineHistory("1"), /timeline history line "1" is not/);
+  it("before any wait: a candidate that does not stream is refused at once when another standby is ahead; a streaming one may catch up", () => {
+    const others = { mp3: standby({ receiveLsn: "0/900" }) };
+    const detached = aheadBeforeWaiting("mp2", standby({ receiveLsn: "0/100", walReceiverStatus: "waiting" }), others);
+    assert.equal(detached.verdict, "refuse");
+    assert.match(detached.reason, /^Replication gate: mp2 holds WAL up to 0\/100, but standby mp3 holds more \(up to 0\/900, 2048 bytes ahead\)/);
+    const streaming = aheadBeforeWaiting("mp2", standby({ receiveLsn: "0/100", walReceiverStatus: "streaming" }), others);
+    assert.deepEqual(streaming, { verdict: "pass", reason: "mp2 streams: the wait can close any gap" });
+    assert.equal(aheadBeforeWaiting("mp2", standby({ receiveLsn: "0/900" }), others).verdict, "pass");
   });
 });

@@ -244,13 +244,13 @@ describe("status: the table and the lines an on-call engineer reads", () => {
     assert.deepEqual(Object.keys(t), ["mp1", "mp2", "mp3", "mp4"]);
     assert.deepEqual(t["mp1"], {
       site: "mp1", expected: "active", reachable: "yes", "ha block": "active", operator: "1", tsb: "1", iam: "?", envoy: "1",
-      "signing kid": "kid-1", "jwks kids": "kid-1", replication: "primary at 0/5000100",
+      "signing kid": "kid-1", "jwks kids": "kid-1", replication: "primary at 0/5000100", postgres: "-",
     });
     assert.equal(t["mp2"]!["ha block"], `standby <- ${FQDN.mp1}`);
     assert.equal(t["mp2"]!["tsb"], "1/2", "ready/desired while they differ");
     assert.equal(t["mp2"]!["envoy"], "absent");
     assert.equal(t["mp2"]!["jwks kids"], "empty");
-    assert.equal(t["mp2"]!["replication"], `streaming, at 0/5000000, ${0x100n} bytes behind`);
+    assert.equal(t["mp2"]!["replication"], `streaming, at 0/5000000, ${0x100n} bytes behind; replay behind by ${0x1000000n} bytes (a promotion replays it)`);
     assert.deepEqual([t["mp3"]!["reachable"], t["mp3"]!["ha block"], t["mp3"]!["signing kid"], t["mp3"]!["jwks kids"], t["mp3"]!["replication"], t["mp3"]!["tsb"]], ["NO", "?", "-", "-", "-", "?"]);
     assert.equal(t["mp4"]!["reachable"], "not read (lost)");
     assert.equal(t["mp4"]!["expected"], "lost");
@@ -374,9 +374,45 @@ describe("status: the table and the lines an on-call engineer reads", () => {
       "mp2's iam-signing-key kid (none) differs from the active mp1's kid-1: tokens would be rejected after a failover to it",
     ]);
     input.sites[1] = { ...standbySite("mp2", `${FQDN.mp1.toUpperCase()}.`), replication: { probe: primary } };
-    assert.deepEqual(decideStatus(input).findings.map((x) => x.message), ["mp2 is not streaming from mp1: Postgres is a primary, walreceiver not running"]);
+    assert.deepEqual(decideStatus(input).findings.map((x) => x.message), [
+      "mp2's Postgres is already a primary (timeline ?, at 0/5000100), not a standby of mp1: nothing proves it holds mp1's writes. Fix: check both sites' databases by hand (docs/replication.md, \"Already a primary\") before promoting.",
+    ]);
     input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { error: "exec denied" }, readErrors: ["deployment tsb: 403"] };
     assert.deepEqual(decideStatus(input).findings.map((x) => x.message), ["mp2: deployment tsb: 403", "mp2: replication probe failed: exec denied"]);
+  });
+
+  it("replication by the gate's rules: a waiting receiver, a standby on an old timeline, a paused replay shown", () => {
+    const input = agreeing();
+    input.sites[0] = { ...activeSite("mp1"), replication: { probe: { role: "primary", currentLsn: "0/5000100", timeline: 2, now: NOW } } };
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), walReceiverStatus: "waiting", receivedTimeline: 2 } } };
+    const waiting = decideStatus(input).findings;
+    assert.deepEqual(waiting.map((f) => f.kind), ["not-streaming"]);
+    assert.match(waiting[0]!.message, /^mp2 is not streaming from mp1: walreceiver waiting from .* on timeline 2, holds WAL up to 0\/5000000; a failover to it would wait for a catch-up that cannot come$/);
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), walTimeline: 1, receivedTimeline: 1 } } };
+    const old = decideStatus(input).findings;
+    assert.deepEqual(old.map((f) => [f.kind, f.site]), [["old-timeline", "mp2"]]);
+    assert.match(old[0]!.message, /mp2 holds WAL of timeline 1, but mp1 was on timeline 2/);
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), receiveLsn: "0/5000100", replayLsn: "0/5000000", replayPauseState: "paused", receivedTimeline: 2 } } };
+    const r = decideStatus(input);
+    assert.deepEqual(r.findings, [], "a paused replay loses nothing: the promotion replays it");
+    assert.equal(tableOf(formatStatus(r))["mp2"]!["replication"], "streaming, at 0/5000100 (timeline 2), 0 bytes behind; replay paused by 256 bytes (a promotion replays it)");
+  });
+
+  it("a fenced site's database: stopped is shown, running is a finding", () => {
+    const input = agreeing();
+    input.config.sites.push({ name: "mp3", fqdn: FQDN.mp3, state: "fenced" });
+    input.history = history("mp1", { mp1: "active", mp2: "standby", mp3: "fenced" });
+    input.sites.push({ ...fencedSite("mp3"), postgresPods: 0 });
+    const stopped = decideStatus(input);
+    assert.deepEqual(stopped.findings, []);
+    assert.equal(tableOf(formatStatus(stopped))["mp3"]!["postgres"], "stopped");
+    input.sites[2] = { ...input.sites[2]!, postgresPods: 1 };
+    const running = decideStatus(input);
+    assert.deepEqual(running.findings.map((f) => [f.kind, f.site]), [["fenced-db-running", "mp3"]]);
+    assert.equal(running.findings[0]!.message, "mp3 is fenced but its Postgres runs (1 pod): it still writes WAL and may stream it to standbys; stop it (docs/failover.md, \"Fence by hand\")");
+    assert.equal(tableOf(formatStatus(running))["mp3"]!["postgres"], "1 running");
+    input.sites[2] = { ...input.sites[2], postgresPods: 2 };
+    assert.match(decideStatus(input).findings[0]!.message, /\(2 pods\)/);
   });
 
   it("a split brain needs tsb or iam running on both; an unreachable site of no known role says so", () => {

@@ -146,6 +146,9 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInp
     clusters.applySecret(site, inputs);
   }
   if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+    // A provider whose create throws: the engine fails the step, and nothing that depends on it resolves.
+    const failure = input.failing?.[args.name];
+    if (failure !== undefined && !creatingInPreview) throw new Error(failure);
     // What the dynamic provider's create returns (each provider's own tests run it for real, through
     // test/harness/dynamicProvider.ts); a test may override it by resource name.
     return result(inputs, input.dynamicOutputs?.[args.name] ?? dynamicDefaults(args.type, inputs));
@@ -185,6 +188,8 @@ function dynamicDefaults(type: string, inputs: Record<string, unknown>): Record<
       return { tenants: 3, clusters: 5, summary: `https://${String(unwrap(inputs["fqdn"]))}: organization ${String(unwrap(inputs["organization"]))}, 3 tenants, 5 clusters`, checkedAt: "2026-12-01T00:00:00Z" };
     case "StandbyServiceAccount":
       return { accountFqn: "organizations/tetrate/serviceaccounts/tsb-standby-sa", keyId: "sa-key-1", privateKeyJwk: MOCK_ACCOUNT_JWK, note: "created service account tsb-standby-sa", keyHeld: true, roleBound: true };
+    case "StandbyFollow":
+      return { timeline: 2, switchPoint: "0/5000000", pods: { "tsb/tsb-postgres-1-0": `${site} streams (mocked)` }, repointed: ["tsb/tsb-postgres-1-0"], seconds: 3, checkedAt: "2026-12-01T00:00:00Z" };
     case "ReplicationGate": {
       const others = (unwrap(inputs["otherStandbys"]) as string[] | undefined) ?? [];
       return {

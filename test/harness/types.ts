@@ -20,6 +20,8 @@ export interface ChildInput {
   unreachableSites?: string[];
   /** Computed outputs of dynamic resources by resource name (what their create would return). */
   dynamicOutputs?: Record<string, Record<string, unknown>>;
+  /** Resources whose create/update fails with this message, by resource name (a dynamic provider that throws). */
+  failing?: Record<string, string>;
   /** Fake TLS only: bump to stand for leaf certificates renewed since the last update. */
   certGeneration?: number;
   /** Harness self-test only: the child dies this way before it reports (checks that a crash is reported). */
