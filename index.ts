@@ -22,6 +22,7 @@ import { ManagementPlane } from "./components/managementPlane";
 import { SiteFence } from "./components/siteFence";
 import { FloatingDns } from "./components/floatingDns";
 import { Promotion } from "./components/promotion";
+import type { StandbyFollow } from "./components/standbyFollow";
 import { FrontEnvoyAddress } from "./components/frontEnvoyAddress";
 import { StandbyServiceAccount } from "./components/standbyServiceAccount";
 import { failoverPreflight, kubeAccessOf, readSecretData, siteProvider } from "./components/clusterAccess";
@@ -185,7 +186,7 @@ async function main() {
   });
   const cuts = fences.flatMap((fence) => fence.cutFrontProxy([dns.propagated]));
 
-  if (plan.failover) logProgress(plan, cfg, { fencePatches, promotion, release: active.release, gate, verification, dns, cuts });
+  if (plan.failover) logProgress(plan, cfg, { fencePatches, promotion, release: active.release, gate, verification, dns, cuts, follows, standbyReleases: [...others.values()].map((mp) => mp.release) });
 
   // The guards of the next run trust `history`; it resolves only once every step above has, so a
   // failed update (which still saves the outputs it resolved) keeps the last good history.
@@ -221,6 +222,7 @@ async function main() {
 function logProgress(plan: SetPlan, cfg: ReturnType<typeof loadConfig>, r: {
   fencePatches: pulumi.CustomResource[]; promotion: Promotion; release: pulumi.CustomResource; gate: pulumi.CustomResource;
   verification: pulumi.CustomResource | undefined; dns: FloatingDns; cuts: pulumi.CustomResource[];
+  follows: StandbyFollow[]; standbyReleases: pulumi.CustomResource[];
 }): void {
   const names = failoverSteps(plan, cfg).map((s) => s.name);
   const named = (prefix: string) => names.find((n) => n.startsWith(prefix)) ?? prefix;
@@ -232,6 +234,7 @@ function logProgress(plan: SetPlan, cfg: ReturnType<typeof loadConfig>, r: {
   if (r.verification) logStep(named("verify"), [r.gate], r.verification, (r.verification as unknown as { summary: pulumi.Output<string> }).summary);
   logStep(named("move floating name"), [r.verification ?? r.gate], r.dns.floatingRecord);
   for (const cut of r.cuts) logStep(named("cut"), [r.dns.propagated], cut);
+  for (const f of r.follows) logStep(named("re-point"), r.standbyReleases, f, f.pods.apply((p) => Object.values(p).join("; ")));
 }
 
 /** Stops at once, with the fix, when the CLI is older than the program needs (the engine answers the check). */

@@ -3,7 +3,7 @@
 // step starts and ends. Pure; never touches a secret.
 import type { SetConfig } from "./config";
 import type { SetPlan } from "./topology";
-import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT } from "./names";
+import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, KUBEGRES_CONTROLLER_DEPLOYMENT, OPERATOR_DEPLOYMENT } from "./names";
 import { isInlineKubeconfig } from "./kubeAccess";
 import { oldActiveTimeoutMessage } from "./oldActiveLimits";
 
@@ -31,8 +31,13 @@ export function failoverSteps(plan: SetPlan, cfg: SetConfig): FailoverStep[] {
     steps.push({ name: `skip fence ${f.from}`, words: `${f.from} is lost: nothing on its cluster is read or changed` });
   }
   steps.push(fenced
-    ? { name: `replication gate ${f.to}`, words: `read ${f.from}'s final WAL position and wait up to ${cfg.replication.catchUpTimeoutSeconds} s until ${f.to} has replayed it; refuse otherwise` }
-    : { name: `replication gate ${f.to}`, words: `refuse if ${f.to} last heard from ${f.from} more than ${cfg.replication.maxLostContactSeconds} s ago${accept ? " (accepted for this failover: replication.acceptDataLoss)" : ""}` });
+    ? {
+      name: `replication gate ${f.to}`,
+      words: `wait up to ${cfg.replication.catchUpTimeoutSeconds} s until ${f.to} holds ${f.from}'s WAL, stop ${f.from}'s database cleanly ` +
+        `(${KUBEGRES_CONTROLLER_DEPLOYMENT}, then its Postgres StatefulSets to 0; bounded by ${cfg.tsb.fenceTimeoutSeconds} s; it stays stopped), ` +
+        `then require ${f.from}'s shutdown checkpoint as ${f.to}'s last WAL record; refuse otherwise`,
+    }
+    : { name: `replication gate ${f.to}`, words: `refuse if ${f.to} last heard from ${f.from} more than ${cfg.replication.maxLostContactSeconds} s ago through a streaming receiver, or holds WAL of another timeline${accept ? " (accepted for this failover: replication.acceptDataLoss)" : ""}` });
   if (standbys.length > 0) steps[steps.length - 1]!.words += `; refuse if ${standbys.join(", ")} ${standbys.length === 1 ? "holds" : "hold"} more WAL than ${f.to}`;
   steps.push(
     { name: `promote ${f.to}`, words: `give ${f.to}'s release the active block (exposeEmbeddedPostgresInFrontEnvoy) instead of the standby block` },
@@ -43,7 +48,13 @@ export function failoverSteps(plan: SetPlan, cfg: SetConfig): FailoverStep[] {
     { name: "move floating name", words: `CNAME ${plan.floatingFqdn}: ${from?.fqdn ?? f.from} -> ${to.fqdn}, then wait one TTL (${cfg.dns.ttl} s)` },
   );
   if (fenced) steps.push({ name: `cut ${f.from}`, words: `scale ${CUT_DEPLOYMENTS.join(", ")} on ${f.from} to 0 so control planes reconnect through the floating name` });
-  if (standbys.length > 0) steps.push({ name: "re-point standbys", words: `${standbys.join(", ")} synchronise from ${to.fqdn} once ${f.to} serves` });
+  if (standbys.length > 0) {
+    steps.push({
+      name: "re-point standbys",
+      words: `${standbys.join(", ")} synchronise from ${to.fqdn} once ${f.to} serves; each must stream from it on its new timeline within ` +
+        `${cfg.replication.followTimeoutSeconds} s, or the update stops with its rebuild`,
+    });
+  }
   return steps;
 }
 

@@ -15,7 +15,7 @@
 //   one of them is given, although the SDK's doc comment says "Default value is 32".
 // - Creation retries the apply only on NotFound / NoMatch (at most 5 retries, 1+2+4+8+16 s).
 // So the old active's Provider needs `kubeClientSettings.timeout`, and its patches `customTimeouts`.
-import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT, TSB_NAMESPACE } from "./names";
+import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, KUBEGRES_CONTROLLER_DEPLOYMENT, OPERATOR_DEPLOYMENT, POSTGRES_LABEL_SELECTOR, TSB_NAMESPACE } from "./names";
 import { NAMESPACE } from "./errors";
 
 /** The config key the lead adds (tsb.readyTimeoutSeconds sits beside it). */
@@ -49,13 +49,22 @@ export interface KubectlTarget {
   kubeconfigPath?: string;
 }
 
-/** The manual fence, in the order the failover runs it; `envoy` only after DNS moved and one TTL. */
-export function fenceByHandCommands(target: KubectlTarget): { fence: string[]; cut: string[] } {
+/**
+ * The manual fence, in the order the failover runs it: the operator, `tsb`, `iam`; then the database
+ * (its kubegres controller first, which would replace a stopped instance, then the Postgres
+ * StatefulSets: a running old primary keeps writing WAL and streaming it); `envoy` only after DNS
+ * moved and one TTL.
+ */
+export function fenceByHandCommands(target: KubectlTarget): { fence: string[]; database: string[]; cut: string[] } {
   const base = ["kubectl", "--request-timeout=30s"];
   if (target.kubeconfigPath) base.push(`--kubeconfig ${shellQuote(target.kubeconfigPath)}`);
   if (target.context) base.push(`--context ${shellQuote(target.context)}`);
   const scale = (d: string): string => `${base.join(" ")} -n ${TSB_NAMESPACE} scale deployment ${d} --replicas=0`;
-  return { fence: [OPERATOR_DEPLOYMENT, ...FENCE_DEPLOYMENTS].map(scale), cut: CUT_DEPLOYMENTS.map(scale) };
+  return {
+    fence: [OPERATOR_DEPLOYMENT, ...FENCE_DEPLOYMENTS].map(scale),
+    database: [scale(KUBEGRES_CONTROLLER_DEPLOYMENT), `${base.join(" ")} -n ${TSB_NAMESPACE} scale statefulset -l ${POSTGRES_LABEL_SELECTOR} --replicas=0`],
+    cut: CUT_DEPLOYMENTS.map(scale),
+  };
 }
 
 /**
@@ -63,12 +72,14 @@ export function fenceByHandCommands(target: KubectlTarget): { fence: string[]; c
  * tsb to 0" or "reading Secret tsb/iam-signing-key"; never a secret.
  */
 export function oldActiveTimeoutMessage(site: string, what: string, fenceTimeoutSeconds: number, target: KubectlTarget): string {
-  const { fence, cut } = fenceByHandCommands(target);
+  const { fence, database, cut } = fenceByHandCommands(target);
   return [
     `site ${site} (the old active, fenced): ${what} got no answer within ${fenceTimeoutSeconds} s (${NAMESPACE}:${FENCE_TIMEOUT_KEY}).`,
     `Mark the site lost and fence it by hand:`,
     `  pulumi config set --path '${NAMESPACE}:sites.${site}.state' lost`,
     ...fence.map((c) => `  ${c}`),
+    `and stop its database (it keeps writing WAL and serving standbys):`,
+    ...database.map((c) => `  ${c}`),
     `then run pulumi up again. Once the floating name points at the new active and one TTL has passed:`,
     ...cut.map((c) => `  ${c}`),
     `If ${site}'s API does not answer kubectl either, stop its nodes or cut its network by the cloud's console before clients reach it again.`,

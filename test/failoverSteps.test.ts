@@ -17,7 +17,8 @@ describe("failover steps in words", () => {
     const steps = failoverSteps(planSet(cfg, history), cfg);
     assert.deepEqual(steps.map((s) => s.name), ["preflight", "fence mp1", "replication gate mp2", "promote mp2", "ready gate mp2", "verify mp2", "move floating name", "cut mp1", "re-point standbys"]);
     assert.match(steps[1]!.words, /tsb-operator-management-plane, then tsb and iam on mp1 to 0 replicas \(each call bounded by 120 s\)/);
-    assert.match(steps[2]!.words, /read mp1's final WAL position and wait up to 120 s until mp2 has replayed it; refuse otherwise; refuse if mp3 holds more WAL than mp2/);
+    assert.equal(steps[2]!.words, "wait up to 120 s until mp2 holds mp1's WAL, stop mp1's database cleanly (kubegres-controller-manager, then its Postgres StatefulSets to 0; " +
+      "bounded by 120 s; it stays stopped), then require mp1's shutdown checkpoint as mp2's last WAL record; refuse otherwise; refuse if mp3 holds more WAL than mp2");
     assert.match(steps[6]!.words, /CNAME active\.tsb\.example\.com: mp1\.tsb\.example\.com -> mp2\.tsb\.example\.com, then wait one TTL \(45 s\)/);
     const lines = describePlan(planSet(cfg, history), cfg);
     assert.equal(lines[0], "Failover mp1 -> mp2 (9 steps):");
@@ -28,7 +29,7 @@ describe("failover steps in words", () => {
     const cfg = cfgOf({ activeSite: "mp2", sites: { ...THREE, mp1: { state: "lost" } }, replication: { acceptDataLoss: "mp1->mp2" } });
     const steps = failoverSteps(planSet(cfg, history), cfg);
     assert.deepEqual(steps.map((s) => s.name), ["preflight", "skip fence mp1", "replication gate mp2", "promote mp2", "ready gate mp2", "verify mp2", "move floating name", "re-point standbys"]);
-    assert.match(steps[2]!.words, /refuse if mp2 last heard from mp1 more than 300 s ago \(accepted for this failover: replication\.acceptDataLoss\)/);
+    assert.match(steps[2]!.words, /refuse if mp2 last heard from mp1 more than 300 s ago through a streaming receiver, or holds WAL of another timeline \(accepted for this failover: replication\.acceptDataLoss\)/);
     const other = cfgOf({ activeSite: "mp2", sites: { ...THREE, mp1: { state: "lost" } }, replication: { acceptDataLoss: "mp3->mp2" } });
     assert.doesNotMatch(failoverSteps(planSet(other, history), other)[2]!.words, /accepted/, "an acceptance for another failover does not apply");
   });
@@ -53,7 +54,7 @@ describe("failover steps: every sentence names what a reviewer checks", () => {
     assert.equal(words["ready gate mp2"], "wait up to 900 s until deployment tsb on mp2 has a ready pod of a revision made after the promotion");
     assert.equal(words["verify mp2"], "call mp2's TSB API at https://mp2.tsb.example.com:8443 (TLS against the set's root CA) and require organization acme");
     assert.equal(words["cut mp1"], "scale envoy on mp1 to 0 so control planes reconnect through the floating name");
-    assert.equal(words["re-point standbys"], "mp3 synchronise from mp2.tsb.example.com once mp2 serves");
+    assert.equal(words["re-point standbys"], "mp3 synchronise from mp2.tsb.example.com once mp2 serves; each must stream from it on its new timeline within 300 s, or the update stops with its rebuild");
   });
 
   it("lost: the preflight compares with the set's key; the staleness limit is the configured one; no acceptance, no mention", () => {
@@ -61,7 +62,7 @@ describe("failover steps: every sentence names what a reviewer checks", () => {
     const steps = failoverSteps(planSet(cfg, history), cfg);
     assert.match(steps[0]!.words, /the same kid as the set's and/);
     assert.equal(steps[1]!.words, "mp1 is lost: nothing on its cluster is read or changed");
-    assert.equal(steps[2]!.words, "refuse if mp2 last heard from mp1 more than 90 s ago; refuse if mp3 holds more WAL than mp2");
+    assert.equal(steps[2]!.words, "refuse if mp2 last heard from mp1 more than 90 s ago through a streaming receiver, or holds WAL of another timeline; refuse if mp3 holds more WAL than mp2");
     assert.ok(!describePlan(planSet(cfg, history), cfg).some((l) => l.startsWith("If a call to")), "nothing to fence by hand on a lost site");
   });
 
@@ -70,7 +71,7 @@ describe("failover steps: every sentence names what a reviewer checks", () => {
     const cfg4 = cfgOf({ activeSite: "mp2", sites: { ...four, mp1: { context: "c1", state: "fenced" } } });
     const steps = failoverSteps(planSet(cfg4, planSet(cfgOf({ sites: four })).history), cfg4);
     assert.match(steps[2]!.words, /; refuse if mp3, mp4 hold more WAL than mp2$/);
-    assert.equal(steps.at(-1)!.words, "mp3, mp4 synchronise from mp2.tsb.example.com once mp2 serves");
+    assert.match(steps.at(-1)!.words, /^mp3, mp4 synchronise from mp2\.tsb\.example\.com once mp2 serves; each must stream/);
     const two = { mp1: { context: "c1" }, mp2: {} };
     const cfg2 = cfgOf({ activeSite: "mp2", sites: { ...two, mp1: { context: "c1", state: "fenced" } } });
     const steps2 = failoverSteps(planSet(cfg2, planSet(cfgOf({ sites: two })).history), cfg2);

@@ -18,6 +18,14 @@ describe("old active limits", () => {
     for (const c of [...fence, ...cut]) assert.match(c, /^kubectl --request-timeout=30s --context mp1 -n tsb scale deployment \S+ --replicas=0$/);
   });
 
+  it("stops the database by hand: its kubegres controller first, then every Postgres StatefulSet", () => {
+    assert.deepEqual(fenceByHandCommands({ context: "mp1" }).database, [
+      "kubectl --request-timeout=30s --context mp1 -n tsb scale deployment kubegres-controller-manager --replicas=0",
+      "kubectl --request-timeout=30s --context mp1 -n tsb scale statefulset -l app=tsb-postgres --replicas=0",
+    ]);
+    assert.match(fenceByHandCommands({ kubeconfigPath: "/k" }).database[1]!, /^kubectl --request-timeout=30s --kubeconfig \/k -n tsb scale statefulset/);
+  });
+
   it("quotes a kubeconfig path with spaces and omits what is not set", () => {
     assert.match(fenceByHandCommands({ kubeconfigPath: "/home/me/my configs/mp1" }).fence[0]!, /--kubeconfig '\/home\/me\/my configs\/mp1' -n tsb/);
     assert.doesNotMatch(fenceByHandCommands({}).fence[0]!, /--context|--kubeconfig/);
@@ -30,6 +38,9 @@ describe("old active limits", () => {
     assert.match(m, /pulumi config set --path 'tsb-ha:sites\.mp1\.state' lost/);
     const lines = m.split("\n");
     const at = (d: string) => lines.findIndex((l) => l.includes(`scale deployment ${d} `));
-    assert.ok(at("tsb-operator-management-plane") < at("tsb") && at("tsb") < at("iam") && at("iam") < at("envoy"));
+    assert.ok(at("tsb-operator-management-plane") < at("tsb") && at("tsb") < at("iam") && at("iam") < at("kubegres-controller-manager") && at("kubegres-controller-manager") < at("envoy"));
+    const db = lines.findIndex((l) => l.includes("scale statefulset -l app=tsb-postgres"));
+    assert.ok(at("kubegres-controller-manager") < db && db < at("envoy"), "the database after its controller, before the cut");
+    assert.equal(lines[at("kubegres-controller-manager") - 1], "and stop its database (it keeps writing WAL and serving standbys):");
   });
 });
