@@ -4,7 +4,7 @@
 // Run alone: node --import tsx --test test/replication.pg.test.ts
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PgCluster } from "./harness/pgCluster";
+import { PgCluster, until } from "./harness/pgCluster";
 import { directTransport } from "./harness/pgDirect";
 import { EngineDrivenResource } from "./harness/dynamicProvider";
 import { compareLsn, parseLsn, standbyPosition } from "../lib/replication";
@@ -38,16 +38,6 @@ function inputs(c: PgCluster, over: Omit<Partial<ReplicationGateInputs>, "limits
 async function one(c: PgCluster, site: string, sql: string): Promise<string | null> {
   const rows = await c.sql(site, sql);
   return Object.values(rows[0] ?? {})[0] ?? null;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");

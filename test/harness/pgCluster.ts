@@ -4,7 +4,7 @@
 // Nodes share one port and differ by loopback address (see addressBlock), as a kubegres standby's
 // endpoints differ only by host.
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -171,6 +171,27 @@ export class PgCluster {
     await this.waitExited(pid);
   }
 
+  /**
+   * SIGKILL to the postmaster and every child, as when a container's processes are killed: no shutdown at all.
+   * The lock file stays; in a container the next postmaster is PID 1 of a new PID namespace and ignores it,
+   * here the killed one lingers as a zombie (its adoptive parent may not reap) that Postgres would take for
+   * a live server ("lock file postmaster.pid already exists"): so the lock file goes with it.
+   */
+  async killNode(name: string): Promise<void> {
+    const pid = this.postmaster(name);
+    if (pid === undefined) return;
+    const children = childrenOf(pid);
+    for (const p of [pid, ...children]) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.all([pid, ...children].map((p) => this.waitExited(p)));
+    rmSync(path.join(this.node(name).dir, "postmaster.pid"), { force: true });
+  }
+
   async restartNode(name: string): Promise<void> {
     await this.stopNode(name, "fast");
     await this.startNode(name);
@@ -259,6 +280,32 @@ export class PgCluster {
     // this VM's ext4): let a detached `rm` finish it after the tests.
     spawn("rm", ["-rf", this.root], { detached: true, stdio: "ignore" }).unref();
   }
+}
+
+/** Polls `f` (its failures count as "not yet") until it gives a value. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Pids whose parent is `pid` (from /proc/<pid>/stat, field 4). */
+function childrenOf(pid: number): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function isRunning(pid: number): boolean {
