@@ -188,8 +188,12 @@ describe("kubegres sites: production pod exec and API calls against real Postgre
   });
 
   it("promote relabels the site primary and promotes Postgres; a partitioned API refuses or hangs; a broken standby stops streaming", async () => {
+    const pid = sites.pg.postmaster("mp2");
     await sites.promote("mp2");
+    await sites.settled();
+    assert.equal(sites.pg.postmaster("mp2"), pid, "promoted in place, no rolling restart");
     assert.equal((await listPostgresPods(kc("mp2"), DEFAULT_POSTGRES_POD))[0]?.labels["replicationRole"], "primary");
+    assert.equal((await apps("mp2").readNamespacedStatefulSet({ name: STATEFULSET, namespace: NAMESPACE })).spec?.template.metadata?.labels?.["replicationRole"], "primary");
     assert.equal((await probeReplication(await podExecTransport(sites.access("mp2"), "mp2"))).role, "primary");
 
     sites.partition("mp3", "unreachable");

@@ -56,7 +56,6 @@ export class KubegresSites {
   private readonly apis: Record<string, FakeKubeApi> = {};
   private readonly work: Record<string, Promise<void>> = {};
   private readonly failures: Error[] = [];
-  private readonly upstreamOf: Record<string, string | undefined> = {};
 
   private constructor(readonly active: string, readonly sites: string[], private grace: number) {}
 
@@ -66,7 +65,6 @@ export class KubegresSites {
     const [, ...apis] = await Promise.all([s.pg.start(opts.active, opts.standbys), ...sites.map((site) => FakeKubeApi.start({ context: site }))]);
     sites.forEach((site, i) => {
       s.apis[site] = apis[i]!;
-      s.upstreamOf[site] = site === opts.active ? undefined : opts.active;
       s.work[site] = Promise.resolve();
       s.install(site);
     });
@@ -102,11 +100,7 @@ export class KubegresSites {
   setTerminationGracePeriod(seconds: number): void {
     this.grace = seconds;
     for (const site of this.sites) {
-      const sts = this.statefulSet(site)!;
-      this.api(site).set("statefulsets", NAMESPACE, STATEFULSET, patchTemplate(sts, (spec) => ({ ...spec, terminationGracePeriodSeconds: seconds })));
-      const pod = this.pod(site);
-      const meta = { ...(pod?.["metadata"] as Obj), labels: this.podLabels(site) };
-      if (pod) this.api(site).set("pods", NAMESPACE, POD, { ...pod, metadata: meta, spec: { ...(pod["spec"] as Obj), terminationGracePeriodSeconds: seconds } });
+      this.changeTemplateInPlace(site, (sts) => patchTemplate(sts, (spec) => ({ ...spec, terminationGracePeriodSeconds: seconds })), (spec) => ({ ...spec, terminationGracePeriodSeconds: seconds }));
     }
   }
 
@@ -117,14 +111,11 @@ export class KubegresSites {
    */
   async promote(site: string): Promise<void> {
     await this.enqueue(site, async () => {
-      const api = this.api(site);
-      const sts = relabel(this.statefulSet(site)!, "primary");
-      api.set("statefulsets", NAMESPACE, STATEFULSET, { ...sts, spec: { ...(sts["spec"] as Obj), serviceName: "tsb-postgres" } });
-      const pod = this.pod(site);
-      if (pod) api.set("pods", NAMESPACE, POD, { ...pod, metadata: { ...(pod["metadata"] as Obj), labels: this.podLabels(site) } });
-      this.syncStatus(site);
+      this.changeTemplateInPlace(site, (sts) => {
+        const primary = relabel(sts, "primary");
+        return { ...primary, spec: { ...(primary["spec"] as Obj), serviceName: "tsb-postgres" } };
+      });
       await this.pg.promote(site);
-      this.upstreamOf[site] = undefined;
     });
   }
 
@@ -145,6 +136,21 @@ export class KubegresSites {
     await this.pg.stopAll();
     await Promise.all(Object.values(this.apis).map((a) => a.close()));
     if (this.failures.length > 0) throw this.failures[0]!;
+  }
+
+  /**
+   * Changes the StatefulSet without the StatefulSet controller seeing it (no API write), and carries the
+   * change to the live pod if it was up to date, so that no rolling restart follows.
+   */
+  private changeTemplateInPlace(site: string, change: (sts: Obj) => Obj, podSpec: (spec: Obj) => Obj = (spec) => spec): void {
+    const api = this.api(site);
+    const before = this.statefulSet(site)!;
+    api.set("statefulsets", NAMESPACE, STATEFULSET, change(before));
+    const pod = this.pod(site);
+    if (pod && labelsOf(pod)["controller-revision-hash"] === revision(before)) {
+      api.set("pods", NAMESPACE, POD, { ...pod, metadata: { ...(pod["metadata"] as Obj), labels: this.podLabels(site) }, spec: podSpec(pod["spec"] as Obj) });
+    }
+    this.syncStatus(site);
   }
 
   private install(site: string): void {
@@ -306,7 +312,6 @@ export class KubegresSites {
     const role = site === this.active ? "primary" : "replica";
     const labels = { app: "tsb-postgres", index: "1", replicationRole: role };
     const pgdata = this.pg.node(site).dir;
-    const upstream = this.upstreamOf[site];
     return {
       metadata: { generation: 1, labels },
       spec: {
@@ -318,9 +323,9 @@ export class KubegresSites {
           spec: {
             terminationGracePeriodSeconds: this.grace,
             containers: [{ name: CONTAINER, env: [{ name: "PGDATA", value: pgdata }, { name: "POSTGRES_PASSWORD", value: DUMMY_PASSWORD }] }],
-            ...(upstream === undefined
+            ...(role === "primary"
               ? {}
-              : { initContainers: [{ name: "setup-replica-data-directory", env: [{ name: "PRIMARY_HOST_NAME", value: this.pg.host(upstream) }, { name: "PGDATA", value: pgdata }] }] }),
+              : { initContainers: [{ name: "setup-replica-data-directory", env: [{ name: "PRIMARY_HOST_NAME", value: this.pg.host(this.active) }, { name: "PGDATA", value: pgdata }] }] }),
           },
         },
       },
