@@ -4,7 +4,7 @@
 // Run alone: node --import tsx --test test/replication.pg.test.ts
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PgCluster } from "./harness/pgCluster";
+import { PgCluster, until } from "./harness/pgCluster";
 import { directTransport } from "./harness/pgDirect";
 import { EngineDrivenResource } from "./harness/dynamicProvider";
 import { compareLsn, parseLsn, standbyPosition } from "../lib/replication";
@@ -40,16 +40,6 @@ async function one(c: PgCluster, site: string, sql: string): Promise<string | nu
   return Object.values(rows[0] ?? {})[0] ?? null;
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 describe("replication gate on real PostgreSQL (primary mp1, standbys mp2 and mp3)", () => {
@@ -70,7 +60,7 @@ describe("replication gate on real PostgreSQL (primary mp1, standbys mp2 and mp3
     // A fake pod exec: the production command run by a local sh, the real psql pointed at mp2.
     const local: PodExec = (_target, command, timeoutMs) =>
       new Promise((resolve) => {
-        const env = { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(main.node("mp2").port), POSTGRES_PASSWORD: "unused-with-trust" };
+        const env = { ...process.env, PGHOST: main.host("mp2"), PGPORT: String(main.port), POSTGRES_PASSWORD: "unused-with-trust" };
         execFile(command[0]!, command.slice(1), { env, timeout: timeoutMs }, (err, stdout, stderr) => resolve({ stdout, stderr, exitCode: err ? 1 : 0 }));
       });
     const viaPsql = await probeReplication(execTransport(local, { namespace: "tsb", pod: "p", container: "c" }, DEFAULT_POSTGRES_POD, "mp2"));
@@ -172,13 +162,12 @@ describe("replication gate on real PostgreSQL (primary mp1, standbys mp2 and mp3
     await main.sql("mp2", "INSERT INTO t (v) VALUES ('after-promotion')");
     await until("mp3 to see the row written on mp2", async () => ((await one(main, "mp3", "SELECT count(*)::text FROM t WHERE v = 'after-promotion'")) === "1" ? true : undefined));
     const p3 = await probeReplication(main.transport("mp3"));
-    assert.equal(p3.upstream, `127.0.0.1:${main.node("mp2").port}`);
+    assert.equal(p3.upstream, `${main.host("mp2")}:${main.port}`);
   });
 
   it("a standby ahead of the candidate: promotion refused naming it; after a promotion anyway it is reported for rebuild, not re-pointed", async () => {
     // mp2 stops receiving (its primary_conninfo points nowhere); mp3 keeps streaming.
-    await ahead.sql("mp2", "ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'");
-    await ahead.sql("mp2", "SELECT pg_reload_conf()");
+    await ahead.setUpstream("mp2", null);
     await until("mp2's walreceiver to stop", async () => ((await probeReplication(ahead.transport("mp2"))).walReceiverStatus === undefined ? true : undefined));
     await ahead.sql("mp1", "INSERT INTO t (v) SELECT 'only-mp3' FROM generate_series(1, 50)");
     const end = (await one(ahead, "mp1", "SELECT pg_current_wal_lsn()::text"))!;

@@ -16,20 +16,30 @@
 // serviceaccounts (v1) and managementplanes (install.tetrate.io/v1alpha1) in any namespace; GET of
 // cluster-scoped clusterroles/clusterrolebindings (rbac.authorization.k8s.io/v1) and
 // customresourcedefinitions (apiextensions.k8s.io/v1); POST selfsubjectaccessreviews (authorization.k8s.io/v1).
+// Also pods (v1) and statefulsets (apps/v1); PATCH of any namespaced object (test/harness/kubePatch.ts);
+// DELETE of a pod; the pods/exec WebSocket (test/harness/fakeKubeExec.ts). API writes are reported to
+// `onChange` listeners: the stand-in controllers and kubelet of test/harness/kubegresSites.ts.
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { PATCH_TYPES, PatchError, applyPatch, type PatchType } from "./kubePatch";
+import { refuseUpgrade, serveExec, type ExecHandler } from "./fakeKubeExec";
 
-export type Kind = "deployments" | "services" | "secrets" | "serviceaccounts" | "managementplanes"
+export type { ExecHandler, ExecResult } from "./fakeKubeExec";
+
+export type Kind = "deployments" | "statefulsets" | "pods" | "services" | "secrets" | "serviceaccounts" | "managementplanes"
   | "clusterroles" | "clusterrolebindings" | "customresourcedefinitions";
 
 const GROUPS: Record<Kind, { prefix: string; group: string; kind: string; apiVersion: string; clusterScoped?: true; custom?: true }> = {
   deployments: { prefix: "/apis/apps/v1", group: "apps", kind: "Deployment", apiVersion: "apps/v1" },
+  statefulsets: { prefix: "/apis/apps/v1", group: "apps", kind: "StatefulSet", apiVersion: "apps/v1" },
+  pods: { prefix: "/api/v1", group: "", kind: "Pod", apiVersion: "v1" },
   services: { prefix: "/api/v1", group: "", kind: "Service", apiVersion: "v1" },
   secrets: { prefix: "/api/v1", group: "", kind: "Secret", apiVersion: "v1" },
   serviceaccounts: { prefix: "/api/v1", group: "", kind: "ServiceAccount", apiVersion: "v1" },
@@ -39,8 +49,18 @@ const GROUPS: Record<Kind, { prefix: string; group: string; kind: string; apiVer
   customresourcedefinitions: { prefix: "/apis/apiextensions.k8s.io/v1", group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", apiVersion: "apiextensions.k8s.io/v1", clusterScoped: true },
 };
 
-/** What the next matching requests get instead of a normal answer. */
-export type Fault = { kind: "hang" } | { kind: "status"; code: number; message?: string };
+/** What the next matching requests get instead of a normal answer ("reset": the connection is dropped, as by an unreachable host). */
+export type Fault = { kind: "hang" } | { kind: "reset" } | { kind: "status"; code: number; message?: string };
+
+/** A write through the API (not through `set`): what a controller or the kubelet would watch. */
+export interface ApiChange {
+  verb: "patch" | "delete";
+  kind: Kind;
+  namespace: string;
+  name: string;
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -66,6 +86,11 @@ export class FakeKubeApi {
   public caPem = "";
   /** SelfSubjectAccessReview answers by `verb resource name` (default allowed). */
   public readonly accessDenied = new Set<string>();
+  /** Runs the commands of pods/exec (none: every exec ends in an InternalError status). */
+  public execHandler?: ExecHandler;
+  private readonly listeners: Array<(c: ApiChange) => void> = [];
+  /** Sockets taken over by an upgrade: the HTTP server no longer closes them. */
+  private readonly upgraded = new Set<Duplex>();
   private readonly store = new Map<string, Record<string, unknown>>();
   private faults: Array<{ fault: Fault; remaining: number; match?: RegExp }> = [];
   private server?: Server;
@@ -128,6 +153,11 @@ export class FakeKubeApi {
     this.faults = [];
   }
 
+  /** Calls `listener` after each PATCH and pod DELETE, once the object is stored (before the answer is sent). */
+  onChange(listener: (c: ApiChange) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Requests for a path containing `part` (GETs of one object, say). */
   count(part: string): number {
     return this.requests.filter((r) => r.path.includes(part)).length;
@@ -137,6 +167,7 @@ export class FakeKubeApi {
     const server = this.server;
     this.server = undefined;
     if (server) {
+      for (const s of this.upgraded) s.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
@@ -147,6 +178,7 @@ export class FakeKubeApi {
     const { caPem, certPem, keyPem } = makeCertificates(this.dir);
     this.caPem = caPem;
     this.server = createServer({ cert: certPem, key: keyPem }, (req, res) => this.handle(req, res));
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", () => resolve()));
     this.kubeconfigText = [
       "apiVersion: v1",
@@ -172,21 +204,32 @@ export class FakeKubeApi {
     writeFileSync(this.kubeconfigPath, this.kubeconfigText, { mode: 0o600 });
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  /** Records the request and applies faults and auth; undefined once it has been answered. */
+  private admit(req: IncomingMessage, answer: (code: number, body: unknown) => void, drop: () => void): URL | undefined {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const authorized = req.headers.authorization === `Bearer ${this.token}`;
     this.requests.push({ method: req.method ?? "", path: url.pathname, authorized });
     const fault = this.takeFault(url.pathname);
-    if (fault?.kind === "hang") return; // never answers; close() destroys the socket
-    if (fault?.kind === "status") {
-      return send(res, fault.code, status(fault.code, statusReason(fault.code), fault.message ?? "injected fault"));
-    }
-    if (!authorized) return send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+    if (fault?.kind === "hang") return undefined; // never answers; close() destroys the socket
+    if (fault?.kind === "reset") return void drop();
+    if (fault?.kind === "status") return void answer(fault.code, status(fault.code, statusReason(fault.code), fault.message ?? "injected fault"));
+    if (!authorized) return void answer(401, status(401, "Unauthorized", "Unauthorized"));
+    return url;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = this.admit(req, (code, body) => send(res, code, body), () => req.socket.destroy());
+    if (!url) return;
     if (req.method === "POST" && url.pathname === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
-      return this.accessReview(req, res);
+      return void readBody(req).then((body) => this.accessReview(body, res));
     }
-    const route = req.method === "GET" ? this.route(url.pathname) : undefined;
+    const route = this.route(url.pathname);
     if (!route) return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    if (route.subresource === "exec" && route.kind === "pods") return send(res, 400, status(400, "BadRequest", "Upgrade request required"));
+    if (route.subresource !== undefined) return send(res, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    if (req.method === "PATCH" && route.name !== undefined) return void readBody(req).then((body) => this.patch(req, res, route.kind, route.ns, route.name!, body));
+    if (req.method === "DELETE" && route.kind === "pods" && route.name !== undefined) return void readBody(req).then((body) => this.deletePod(res, url, route.ns, route.name!, body));
+    if (req.method !== "GET") return send(res, 405, status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
     const { kind, ns, name } = route;
     const g = GROUPS[kind];
     if (name === undefined) {
@@ -198,18 +241,92 @@ export class FakeKubeApi {
       return send(res, 200, { kind: `${g.kind}List`, apiVersion: g.apiVersion, metadata: { resourceVersion: "1" }, items });
     }
     const obj = this.get(kind, ns, name);
-    if (!obj) {
-      const resource = g.group ? `${kind}.${g.group}` : kind;
-      return send(res, 404, {
-        ...status(404, "NotFound", `${resource} "${name}" not found`),
-        details: { name, ...(g.group ? { group: g.group } : {}), kind },
-      });
-    }
+    if (!obj) return send(res, 404, notFound(kind, name));
     send(res, 200, obj);
   }
 
-  /** `<prefix>/namespaces/<ns>/<plural>[/<name>]` or, for cluster-scoped kinds, `<prefix>/<plural>/<name>`. */
-  private route(p: string): { kind: Kind; ns: string; name?: string } | undefined {
+  /**
+   * PATCH: the patched object, 404 for a missing one, 400/422 for a bad patch, 415 for another
+   * content type. Like the API server's update strategies, it keeps status (the status subresource
+   * owns it) and identity, and bumps metadata.generation when spec changed.
+   */
+  private patch(req: IncomingMessage, res: ServerResponse, kind: Kind, ns: string, name: string, body: string): void {
+    const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    if (!(PATCH_TYPES as readonly string[]).includes(type)) {
+      return send(res, 415, status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(", ")}`));
+    }
+    const before = this.get(kind, ns, name);
+    if (!before) return send(res, 404, notFound(kind, name));
+    let patched: Record<string, unknown>;
+    try {
+      patched = applyPatch(type as PatchType, before, body);
+    } catch (e) {
+      if (!(e instanceof PatchError)) throw e;
+      return send(res, e.code, { ...status(e.code, e.code === 400 ? "BadRequest" : "Invalid", e.message), ...(e.code === 422 ? { details: {} } : {}) });
+    }
+    const meta = { ...(patched["metadata"] as Record<string, unknown>), ...pick(before["metadata"] as Record<string, unknown>, ["name", "namespace", "uid", "generation", "deletionTimestamp"]) };
+    const specChanged = JSON.stringify(patched["spec"]) !== JSON.stringify(before["spec"]);
+    if (specChanged && typeof meta["generation"] === "number") meta["generation"] += 1;
+    const after = { ...patched, metadata: meta, ...("status" in before ? { status: before["status"] } : {}) };
+    this.store.set(`${kind}/${GROUPS[kind].clusterScoped ? "" : ns}/${name}`, after);
+    this.notify({ verb: "patch", kind, namespace: ns, name, before, after });
+    send(res, 200, after);
+  }
+
+  /**
+   * Graceful pod deletion: the pod stays, with deletionTimestamp and deletionGracePeriodSeconds
+   * (request's gracePeriodSeconds, else spec.terminationGracePeriodSeconds, else 30), and is returned;
+   * the kubelet (an onChange listener) stops it and removes it. Nothing removes it without one.
+   */
+  private deletePod(res: ServerResponse, url: URL, ns: string, name: string, body: string): void {
+    const before = this.get("pods", ns, name);
+    if (!before) return send(res, 404, notFound("pods", name));
+    const meta = before["metadata"] as Record<string, unknown>;
+    if (meta["deletionTimestamp"] !== undefined) return send(res, 200, before);
+    let options: Record<string, unknown> = {};
+    try {
+      options = body.trim() === "" ? {} : (JSON.parse(body) as Record<string, unknown>);
+    } catch {
+      return send(res, 400, status(400, "BadRequest", "invalid DeleteOptions"));
+    }
+    const spec = (before["spec"] ?? {}) as Record<string, unknown>;
+    const grace = Number(url.searchParams.get("gracePeriodSeconds") ?? options["gracePeriodSeconds"] ?? spec["terminationGracePeriodSeconds"] ?? 30);
+    const deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+    const after = { ...before, metadata: { ...meta, deletionTimestamp, deletionGracePeriodSeconds: grace } };
+    this.store.set(`pods/${ns}/${name}`, after);
+    this.notify({ verb: "delete", kind: "pods", namespace: ns, name, before, after });
+    send(res, 200, after);
+  }
+
+  private notify(change: ApiChange): void {
+    for (const l of this.listeners) l(change);
+  }
+
+  /** pods/exec over a WebSocket (fakeKubeExec.ts); anything else that asks to upgrade is refused. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.upgraded.add(socket);
+    socket.once("close", () => this.upgraded.delete(socket));
+    const url = this.admit(req, (code, body) => refuseUpgrade(socket, code, body), () => socket.destroy());
+    if (!url) return;
+    const route = this.route(url.pathname);
+    if (route?.kind !== "pods" || route.subresource !== "exec" || route.name === undefined) {
+      return refuseUpgrade(socket, 404, status(404, "NotFound", "the server could not find the requested resource"));
+    }
+    const pod = this.get("pods", route.ns, route.name);
+    if (!pod) return refuseUpgrade(socket, 404, notFound("pods", route.name));
+    const containers = (((pod["spec"] as Record<string, unknown> | undefined)?.["containers"] ?? []) as Array<{ name: string }>).map((c) => c.name);
+    const container = url.searchParams.get("container") || (containers.length === 1 ? containers[0]! : "");
+    if (!containers.includes(container)) {
+      return refuseUpgrade(socket, 400, status(400, "BadRequest", `container ${container} is not valid for pod ${route.name}`));
+    }
+    const target = { namespace: route.ns, pod: route.name, container };
+    if (!serveExec(req, socket, head, target, url.searchParams.getAll("command"), this.execHandler)) {
+      refuseUpgrade(socket, 400, status(400, "BadRequest", "requested protocol(s) are not supported: FakeKubeApi serves v5.channel.k8s.io only"));
+    }
+  }
+
+  /** `<prefix>/namespaces/<ns>/<plural>[/<name>[/<subresource>]]` or, for cluster-scoped kinds, `<prefix>/<plural>/<name>`. */
+  private route(p: string): { kind: Kind; ns: string; name?: string; subresource?: string } | undefined {
     for (const [kind, g] of Object.entries(GROUPS) as Array<[Kind, (typeof GROUPS)[Kind]]>) {
       if (!p.startsWith(`${g.prefix}/`)) continue;
       const rest = p.slice(g.prefix.length + 1).split("/");
@@ -218,26 +335,23 @@ export class FakeKubeApi {
       } else if (rest[0] === "namespaces" && rest[1] && rest[2] === kind) {
         if (rest.length === 3) return { kind, ns: rest[1] };
         if (rest.length === 4 && rest[3]) return { kind, ns: rest[1], name: rest[3] };
+        if (rest.length === 5 && rest[3] && rest[4]) return { kind, ns: rest[1], name: rest[3], subresource: rest[4] };
       }
     }
     return undefined;
   }
 
-  private accessReview(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
-      } catch {
-        return send(res, 400, status(400, "BadRequest", "invalid JSON"));
-      }
-      const attrs = ((body["spec"] as Record<string, unknown> | undefined)?.["resourceAttributes"] ?? {}) as Record<string, unknown>;
-      const key = [attrs["verb"], attrs["resource"], attrs["name"]].filter((x) => typeof x === "string").join(" ");
-      const allowed = !this.accessDenied.has(key);
-      send(res, 201, { ...body, apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", status: { allowed, ...(allowed ? {} : { reason: "denied by FakeKubeApi" }) } });
-    });
+  private accessReview(text: string, res: ServerResponse): void {
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return send(res, 400, status(400, "BadRequest", "invalid JSON"));
+    }
+    const attrs = ((body["spec"] as Record<string, unknown> | undefined)?.["resourceAttributes"] ?? {}) as Record<string, unknown>;
+    const key = [attrs["verb"], attrs["resource"], attrs["name"]].filter((x) => typeof x === "string").join(" ");
+    const allowed = !this.accessDenied.has(key);
+    send(res, 201, { ...body, apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", status: { allowed, ...(allowed ? {} : { reason: "denied by FakeKubeApi" }) } });
   }
 
   private takeFault(p: string): Fault | undefined {
@@ -264,6 +378,25 @@ function parseLabelSelector(text: string): ((labels: Record<string, string>) => 
     else tests.push((l) => l[key] === value);
   }
   return (labels) => tests.every((t) => t(labels));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+  });
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+}
+
+/** The API server's NotFound Status for one object. */
+function notFound(kind: Kind, name: string): Record<string, unknown> {
+  const g = GROUPS[kind];
+  const resource = g.group ? `${kind}.${g.group}` : kind;
+  return { ...status(404, "NotFound", `${resource} "${name}" not found`), details: { name, ...(g.group ? { group: g.group } : {}), kind } };
 }
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
