@@ -162,25 +162,31 @@ export async function runReplicationGate(i: ReplicationGateInputs, io: GateIo = 
   const db = (s: string): Promise<SiteDb> => io.db(s, i.access[s]!, postgres);
   const started = clock.now();
   const poll = Math.max(10, i.limits.pollIntervalMs ?? 1000);
-  const newActiveDb = await db(i.site);
-  const otherDbs = new Map<string, SiteDb>();
+  // Every standby is read at each step, in parallel: each read is an exec round trip.
+  const [newActiveDb, ...dbs] = await Promise.all([db(i.site), ...i.otherStandbys.map((s) => db(s).catch((e: unknown) => ({ error: errorText(e) })))]);
+  const otherDbs = new Map<string, SiteDb | { error: string }>(i.otherStandbys.map((s, n) => [s, dbs[n]!]));
   const standbys: Record<string, StandbyReport> = {};
   const probeOthers = async (): Promise<Record<string, ReplicationProbe>> => {
-    const out: Record<string, ReplicationProbe> = {};
-    for (const s of i.otherStandbys) {
+    const probes = await Promise.all([...otherDbs].map(async ([s, d]) => {
       try {
-        if (!otherDbs.has(s)) otherDbs.set(s, await db(s));
-        out[s] = await probeReplication(otherDbs.get(s)!);
-        delete standbys[s];
+        if ("error" in d) throw new Error(d.error);
+        return [s, await probeReplication(d)] as const;
       } catch (e) {
-        standbys[s] = { reason: `not probed: ${errorText(e)}`, error: errorText(e) };
+        return [s, { error: errorText(e) }] as const;
+      }
+    }));
+    const out: Record<string, ReplicationProbe> = {};
+    for (const [s, p] of probes) {
+      if ("error" in p) standbys[s] = { reason: `not probed: ${p.error}`, error: p.error };
+      else {
+        out[s] = p;
+        delete standbys[s];
       }
     }
     return out;
   };
 
-  let probe = await probeReplication(newActiveDb);
-  let others = await probeOthers();
+  let [probe, others] = await Promise.all([probeReplication(newActiveDb), probeOthers()]);
   let message: string;
   let warning: string | undefined;
   let oldFinalLsn: string | undefined;
@@ -211,15 +217,13 @@ export async function runReplicationGate(i: ReplicationGateInputs, io: GateIo = 
         probe = await probeReplication(newActiveDb);
       }
       stop = await io.stop(i.from, i.access[i.from]!, postgres, i.limits.stopTimeoutSeconds * 1000, Math.min(poll, 1000));
-      probe = await probeReplication(newActiveDb);
-      others = await probeOthers();
+      [probe, others] = await Promise.all([probeReplication(newActiveDb), probeOthers()]);
     }
     // The old primary is stopped: its shutdown checkpoint is the last record it ever wrote.
-    const tailOf = async (s: string, d: SiteDb, p: ReplicationProbe): Promise<WalTail | { error: string }> =>
-      walTail(d, s, p).catch((e: unknown) => ({ error: errorText(e) }));
-    const tails: Record<string, WalTail | { error: string }> = {};
-    for (const [s, p] of Object.entries(others)) tails[s] = await tailOf(s, otherDbs.get(s)!, p);
-    const mine = await tailOf(i.site, newActiveDb, probe);
+    const tailOf = async (s: string, d: SiteDb | { error: string } | undefined, p: ReplicationProbe): Promise<WalTail | { error: string }> =>
+      d === undefined || "error" in d ? { error: d?.error ?? "no access" } : walTail(d, s, p).catch((e: unknown) => ({ error: errorText(e) }));
+    const [mine, ...rest] = await Promise.all([tailOf(i.site, newActiveDb, probe), ...Object.entries(others).map(([s, p]) => tailOf(s, otherDbs.get(s), p))]);
+    const tails = Object.fromEntries(Object.keys(others).map((s, n) => [s, rest[n]!]));
     const final = oldPrimaryFinal(i.site, i.from, mine, tails);
     refuse(final);
     if ("lastLsn" in mine) oldFinalLsn = mine.lastLsn;

@@ -199,7 +199,11 @@ export function kubernetesPodExec(kc: k8sClient.KubeConfig): PodExec {
             socket = ws;
             // The status frame normally ends the command; a closed socket without one still ends the wait.
             ws.on("close", () => setTimeout(() => done(undefined), 50));
-          }, reject);
+          }, (e: unknown) => {
+            // A refused upgrade (pod gone: 404, no such container: 400) rejects with a `ws` ErrorEvent, not an Error.
+            const why = e instanceof Error ? e.message : typeof (e as { message?: unknown })?.message === "string" ? (e as { message: string }).message : String(e);
+            reject(new Error(`exec in ${target.namespace}/${target.pod} (container ${target.container}) refused: ${why}`));
+          });
       });
     } finally {
       clearTimeout(timer);

@@ -65,6 +65,8 @@ export interface ReplicationProbe {
   receivedTimeline?: number;
   /** Timeline of the newest WAL segment file in pg_wal: the newest timeline the site holds WAL of. */
   walTimeline?: number;
+  /** Timeline of the newest `.history` file in pg_wal: the newest timeline the site has heard of (its receiver fetches it before following). */
+  knownTimeline?: number;
   /** The server's clock when it answered. */
   now: string;
 }
@@ -121,12 +123,22 @@ function alreadyPrimary(site: string, from: string, p: ReplicationProbe): Decisi
   };
 }
 
-function otherTimeline(site: string, from: string, have: number, want: number): Decision {
+/**
+ * A standby that does not stream and holds WAL of another timeline than the one it should follow
+ * (`want`, when known), or of an older one than a `.history` file it fetched: it saw a fork it could
+ * not follow (Postgres: "new timeline N forked off current database system timeline M before current
+ * recovery point"), and it can never catch up. A streaming one may be crossing the fork: not refused.
+ */
+export function timelineProblem(site: string, from: string, p: ReplicationProbe, want?: number): Decision | undefined {
+  const have = siteTimeline(p);
+  if (have === undefined || isStreaming(p)) return undefined;
+  const newer = want !== undefined && want !== have ? want : p.knownTimeline !== undefined && p.knownTimeline > have ? p.knownTimeline : undefined;
+  if (newer === undefined) return undefined;
   return {
     verdict: "refuse",
     reason:
-      `Replication gate: ${site} holds WAL of timeline ${have}, but ${from} was on timeline ${want}: ${site} did not follow ${from}, ` +
-      `so it lacks what ${from} wrote on timeline ${want}. Fix: rebuild ${site} (${RUNBOOK}, "Standby on another timeline").`,
+      `Replication gate: ${site} holds WAL of timeline ${have} (up to ${standbyPosition(p) ?? "nothing"}), but ${from} ${want === newer ? "was on" : "has moved to"} timeline ${newer}: ` +
+      `${site} did not follow it and lacks what was written on timeline ${newer}; ${receiverText(p)}. Fix: rebuild ${site} (${RUNBOOK}, "Standby on another timeline").`,
   };
 }
 
@@ -137,8 +149,8 @@ function otherTimeline(site: string, from: string, have: number, want: number): 
  */
 export function fencedCatchUp(site: string, from: string, probe: ReplicationProbe, oldLsn: LsnText, oldTimeline?: number): Decision {
   if (probe.role === "primary") return alreadyPrimary(site, from, probe);
-  const tl = siteTimeline(probe);
-  if (oldTimeline !== undefined && tl !== undefined && tl !== oldTimeline) return otherTimeline(site, from, tl, oldTimeline);
+  const stranded = timelineProblem(site, from, probe, oldTimeline);
+  if (stranded) return stranded;
   const at = standbyPosition(probe);
   if (at === undefined) return { verdict: "wait", reason: `${site} has received no WAL yet (${from} is at ${oldLsn}); ${receiverText(probe)}` };
   const behind = lsnDiff(oldLsn, at);
@@ -258,16 +270,8 @@ export function lostStaleness(site: string, from: string, p: ReplicationProbe, m
     };
   }
   const at = standbyPosition(p) ?? "nothing";
-  const tl = siteTimeline(p);
-  if (activeTimeline !== undefined && tl !== undefined && tl !== activeTimeline) {
-    return override({
-      verdict: "refuse",
-      reason:
-        `Replication gate: ${site} holds WAL of timeline ${tl} (up to ${at}), but ${from} was active on timeline ${activeTimeline}: ` +
-        `${site} never followed it and lacks every write ${from} made since. ${receiverText(p)}. ` +
-        `Fix: promote a standby that followed ${from}, or rebuild (${RUNBOOK}, "Standby on another timeline").`,
-    });
-  }
+  const stranded = timelineProblem(site, from, p, activeTimeline);
+  if (stranded) return override({ verdict: "refuse", reason: stranded.reason });
   const contact = lastContact(p);
   if (!contact) {
     return override({
@@ -359,12 +363,11 @@ export interface StandbyStanding {
 
 export function standbyStanding(site: string, active: string, probe: ReplicationProbe, activeProbe: ReplicationProbe | undefined, maxLostContactSeconds: number): StandbyStanding {
   const activeTl = activeProbe?.role === "primary" ? activeProbe.timeline : undefined;
-  const tl = siteTimeline(probe);
   const at = standbyPosition(probe) ?? "nothing";
   const streaming: Decision = probe.role === "primary" ? alreadyPrimary(site, active, probe)
-    : activeTl !== undefined && tl !== undefined && tl !== activeTl ? otherTimeline(site, active, tl, activeTl)
-      : isStreaming(probe) ? { verdict: "pass", reason: `${receiverText(probe)}, holds WAL up to ${at}${replayNote(probe)}` }
-        : { verdict: "refuse", reason: `${site} is not streaming from ${active}: ${receiverText(probe)}, holds WAL up to ${at}; a failover to it would wait for a catch-up that cannot come` };
+    : timelineProblem(site, active, probe, activeTl)
+      ?? (isStreaming(probe) ? { verdict: "pass", reason: `${receiverText(probe)}, holds WAL up to ${at}${replayNote(probe)}` }
+        : { verdict: "refuse", reason: `${site} is not streaming from ${active}: ${receiverText(probe)}, holds WAL up to ${at}; a failover to it would wait for a catch-up that cannot come` });
   const current = activeProbe?.role === "primary" ? activeProbe.currentLsn : undefined;
   return {
     streaming,

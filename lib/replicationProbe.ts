@@ -46,6 +46,7 @@ export const PROBE_SQL = [
   " CASE WHEN w.sender_host IS NULL THEN NULL ELSE w.sender_host || ':' || w.sender_port END AS upstream,",
   " w.received_tli::text AS received_tli,",
   " (SELECT ('x' || substr(max(name), 1, 8))::bit(32)::int FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$')::text AS wal_timeline,",
+  " (SELECT ('x' || substr(max(name), 1, 8))::bit(32)::int FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{8}[.]history$')::text AS known_timeline,",
   ` ${epoch("pg_last_xact_replay_timestamp()")} AS last_xact_replay_time,`,
   ` (SELECT ${epoch("max(modification)")} FROM pg_ls_waldir()) AS newest_wal_file_time,`,
   " (CASE WHEN pg_is_in_recovery() THEN (pg_control_checkpoint()).timeline_id",
@@ -109,6 +110,7 @@ export function parseProbeRow(row: Record<string, string | null>): ReplicationPr
   set("timeline", timelineOf(row, "timeline"));
   set("receivedTimeline", timelineOf(row, "received_tli"));
   set("walTimeline", timelineOf(row, "wal_timeline"));
+  set("knownTimeline", timelineOf(row, "known_timeline"));
   return p;
 }
 

@@ -6,7 +6,7 @@
 // the standby stream on the active's timeline, and would the gate let it take over if the active
 // were lost now?).
 import { OPERATOR_DEPLOYMENT, FENCE_DEPLOYMENTS, CUT_DEPLOYMENTS } from "./names";
-import { replayNote, siteTimeline, standbyPosition, standbyStanding, lsnDiff, type ReplicationProbe } from "./replication";
+import { replayNote, siteTimeline, standbyPosition, standbyStanding, lsnDiff, timelineProblem, type ReplicationProbe } from "./replication";
 import { isUp, normalizeName, type HaBlock, type Replicas } from "./siteFacts";
 import type { Role, SetHistory } from "./topology";
 import { textTable } from "./textTable";
@@ -212,8 +212,7 @@ export function decideStatus(input: StatusInput): StatusReport {
     }
     const standing = standbyStanding(s.site, active, r.probe, activeProbe, input.maxLostContactSeconds);
     if (standing.streaming.verdict !== "pass") {
-      const tl = siteTimeline(r.probe);
-      const old = activeProbe?.timeline !== undefined && tl !== undefined && tl !== activeProbe.timeline;
+      const old = timelineProblem(s.site, active, r.probe, activeProbe?.timeline) !== undefined;
       findings.push({ kind: old ? "old-timeline" : "not-streaming", site: s.site, message: standing.streaming.reason });
       continue;
     }

@@ -113,7 +113,8 @@ describe("kubegres sites: production pod exec and API calls against real Postgre
     assert.equal(record[2], "CHECKPOINT_SHUTDOWN");
 
     await assert.rejects(before.query("SELECT 1"), (e: unknown) => {
-      assert.match(String((e as { message?: string }).message), /Unexpected server response: 404/);
+      assert.ok(e instanceof Error, "an Error, not the websocket's ErrorEvent");
+      assert.match(e.message, /^exec in tsb\/tsb-postgres-1-0 \(container tsb-postgres-1\) refused: Unexpected server response: 404$/);
       return true;
     });
   });

@@ -121,9 +121,11 @@ describe("readiness: decisions over recorded evidence", () => {
     assert.deepEqual([lag.status, lag.reason], ["pass", "mp2 holds WAL up to 0/5000000, 256 bytes behind mp1 (at 0/5000100); walreceiver streaming from mp1.tsb.example.com:443 (the gate waits up to replication.catchUpTimeoutSeconds for it)"]);
     e = ready();
     e.replication.active = { role: "primary", currentLsn: "0/5000100", timeline: 2, now: NOW.toISOString() };
-    e.replication.target = { ...standby(3), walTimeline: 1, receivedTimeline: 1 };
+    e.replication.target = { ...standby(3), walReceiverStatus: "waiting", walTimeline: 1, receivedTimeline: 1 };
     onlyProblems(e, "fail", /streams from mp1/, /holds mp1's WAL/, /gate's limit/);
-    assert.match(targetReadiness(e).checks.find((c) => c.name === "mp2 streams from mp1")!.reason, /mp2 holds WAL of timeline 1, but mp1 was on timeline 2/);
+    assert.match(targetReadiness(e).checks.find((c) => c.name === "mp2 streams from mp1")!.reason, /mp2 holds WAL of timeline 1 \(up to 0\/5000000\), but mp1 was on timeline 2/);
+    e.replication.target = { ...standby(3), walTimeline: 1, receivedTimeline: 1 };
+    assert.equal(targetReadiness(e).ready, true, "streaming across the fork: the gate waits for it");
   });
 
   it("replication: the active not probed is could-not-check; no pg_waldump in the target's container fails", () => {

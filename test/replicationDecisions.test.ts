@@ -21,6 +21,7 @@ import {
   replayNote,
   siteTimeline,
   standbyPosition,
+  timelineProblem,
   type ReplicationProbe,
   type WalTail,
 } from "../lib/replication";
@@ -100,13 +101,26 @@ describe("a) fenced old active: the new active receives its WAL, then its shutdo
     assert.equal(w.verdict, "wait");
     assert.equal(w.reason, "mp2 has received no WAL yet (mp1 is at 0/30); walreceiver not running");
   });
-  it("refuses a candidate on another timeline than the old primary's: it never followed it", () => {
-    const r = fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90", walTimeline: 1 }), "0/30", 2);
+  it("refuses a candidate that does not stream and holds another timeline than the old primary's: it never followed it", () => {
+    const r = fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90", walTimeline: 1, walReceiverStatus: "waiting" }), "0/30", 2);
     assert.equal(r.verdict, "refuse");
-    assert.match(r.reason, /^Replication gate: mp2 holds WAL of timeline 1, but mp1 was on timeline 2: mp2 did not follow mp1, so it lacks what mp1 wrote on timeline 2\. Fix: rebuild mp2 /);
+    assert.equal(r.reason, "Replication gate: mp2 holds WAL of timeline 1 (up to 0/90), but mp1 was on timeline 2: mp2 did not follow it and lacks what was written on timeline 2; " +
+      "walreceiver waiting. Fix: rebuild mp2 (docs/replication.md, \"Standby on another timeline\").");
     assertRunbookSection(r.reason, "Standby on another timeline");
     assert.equal(fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90", walTimeline: 2 }), "0/30", 2).verdict, "pass");
     assert.equal(fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/90" }), "0/30", 2).verdict, "pass", "an unknown timeline is not a mismatch");
+    assert.equal(fencedCatchUp("mp2", "mp1", standby({ receiveLsn: "0/20", walTimeline: 1, receivedTimeline: 1, walReceiverStatus: "streaming" }), "0/30", 2).verdict, "wait", "streaming across the fork: it may still catch up");
+  });
+  it("a standby that fetched a newer timeline's history than the WAL it holds saw a fork it could not follow", () => {
+    const stranded = standby({ receiveLsn: "0/500", walTimeline: 1, knownTimeline: 2, walReceiverStatus: "waiting" });
+    assert.equal(timelineProblem("mp3", "mp2", stranded)?.reason,
+      "Replication gate: mp3 holds WAL of timeline 1 (up to 0/500), but mp2 has moved to timeline 2: mp3 did not follow it and lacks what was written on timeline 2; walreceiver waiting. " +
+      "Fix: rebuild mp3 (docs/replication.md, \"Standby on another timeline\").");
+    assert.equal(timelineProblem("mp3", "mp2", { ...stranded, knownTimeline: 1 }), undefined);
+    assert.equal(timelineProblem("mp3", "mp2", { ...stranded, walReceiverStatus: "streaming" }), undefined, "streaming: crossing the fork");
+    assert.equal(timelineProblem("mp3", "mp2", standby({ knownTimeline: 2 })), undefined, "no WAL timeline known");
+    assert.match(timelineProblem("mp3", "mp2", { ...stranded, knownTimeline: 3 }, 2)!.reason, /but mp2 was on timeline 2/, "the expected timeline wins over the history file");
+    assert.equal(timelineProblem("mp3", "mp2", { ...stranded, knownTimeline: undefined }, 1), undefined, "on the expected timeline");
   });
   it("times out into a refusal with both positions and the receiver, saying nothing is lost yet", () => {
     const r = catchUpTimedOut("mp2", "mp1", standby({ replayLsn: "0/100", receiveLsn: "0/180", walReceiverStatus: "waiting" }), "0/200", 120);
@@ -120,7 +134,7 @@ describe("a) fenced old active: the new active receives its WAL, then its shutdo
   it("a last probe that caught up after all passes; a primary or another timeline is still refused as such", () => {
     assert.equal(catchUpTimedOut("mp2", "mp1", standby({ receiveLsn: "0/200" }), "0/200", 30).verdict, "pass");
     assert.match(catchUpTimedOut("mp2", "mp1", primary({ currentLsn: "0/9" }), "0/200", 30).reason, /already a primary/);
-    assert.match(catchUpTimedOut("mp2", "mp1", standby({ walTimeline: 1 }), "0/200", 30, 2).reason, /holds WAL of timeline 1, but mp1 was on timeline 2/);
+    assert.match(catchUpTimedOut("mp2", "mp1", standby({ walTimeline: 1 }), "0/200", 30, 2).reason, /holds WAL of timeline 1 \(up to nothing\), but mp1 was on timeline 2/);
   });
   it("refuses a candidate that is already a primary, naming its timeline, position and the fix", () => {
     const r = fencedCatchUp("mp2", "mp1", primary({ currentLsn: "0/9", timeline: 3 }), "0/1");
@@ -179,14 +193,16 @@ describe("b) lost old active: staleness of the last contact", () => {
     assert.deepEqual(lastContact(standby({ walReceiverStatus: "streaming", newestWalFileTime: ago(40) })), { fact: "newest WAL file write", at: ago(40) });
     assert.equal(lastContact(standby({ walReceiverStatus: "starting" })), undefined);
   });
-  it("a standby on another timeline than the lost active's never followed it: refused, however recent its contact", () => {
-    const p = standby({ walReceiverStatus: "streaming", lastMsgReceiptTime: ago(2), receivedTimeline: 1, walTimeline: 1, receiveLsn: "0/500", upstream: "mp1.x:5432" });
+  it("a standby on another timeline than the lost active's never followed it: refused, however recent its WAL or its receiver's message", () => {
+    // Measured on real servers: stuck on timeline 1, its receiver `waiting` with a last message 4 s old.
+    const p = standby({ walReceiverStatus: "waiting", lastMsgReceiptTime: ago(4), newestWalFileTime: ago(6), receivedTimeline: 1, walTimeline: 1, receiveLsn: "0/500", upstream: "mp2.x:5432" });
     const r = lostStaleness("mp3", "mp2", p, 300, false, 2);
     assert.equal(r.verdict, "refuse");
-    assert.match(r.reason, /^Replication gate: mp3 holds WAL of timeline 1 \(up to 0\/500\), but mp2 was active on timeline 2: mp3 never followed it and lacks every write mp2 made since\. walreceiver streaming from mp1\.x:5432 on timeline 1\. /);
+    assert.match(r.reason, /^Replication gate: mp3 holds WAL of timeline 1 \(up to 0\/500\), but mp2 was on timeline 2: mp3 did not follow it and lacks what was written on timeline 2; walreceiver waiting from mp2\.x:5432 on timeline 1\. /);
     assertRunbookSection(r.reason, "Standby on another timeline");
-    assert.equal(lostStaleness("mp3", "mp2", p, 300, false, 1).verdict, "pass");
-    assert.equal(lostStaleness("mp3", "mp2", p, 300, false).verdict, "pass", "an unknown active timeline is not checked");
+    assert.equal(lostStaleness("mp3", "mp2", p, 300, false, 1).verdict, "pass", "on the active's timeline: its WAL file 6 s old is recent contact");
+    assert.equal(lostStaleness("mp3", "mp2", p, 300, false).verdict, "pass", "an unknown active timeline and no newer history file: not checked");
+    assert.equal(lostStaleness("mp3", "mp2", { ...p, knownTimeline: 2 }, 300, false).verdict, "refuse", "the history file it fetched tells");
     assert.equal(lostStaleness("mp3", "mp2", p, 300, true, 2).verdict, "pass", "acceptDataLoss accepts it knowingly");
     assert.match(lostStaleness("mp3", "mp2", p, 300, true, 2).warning!, /acceptDataLoss is true: promoting anyway\. Replication gate: mp3 holds WAL of timeline 1/);
   });

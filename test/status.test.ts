@@ -388,10 +388,16 @@ describe("status: the table and the lines an on-call engineer reads", () => {
     const waiting = decideStatus(input).findings;
     assert.deepEqual(waiting.map((f) => f.kind), ["not-streaming"]);
     assert.match(waiting[0]!.message, /^mp2 is not streaming from mp1: walreceiver waiting from .* on timeline 2, holds WAL up to 0\/5000000; a failover to it would wait for a catch-up that cannot come$/);
-    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), walTimeline: 1, receivedTimeline: 1 } } };
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), walReceiverStatus: "waiting", walTimeline: 1, receivedTimeline: 1 } } };
     const old = decideStatus(input).findings;
     assert.deepEqual(old.map((f) => [f.kind, f.site]), [["old-timeline", "mp2"]]);
-    assert.match(old[0]!.message, /mp2 holds WAL of timeline 1, but mp1 was on timeline 2/);
+    assert.match(old[0]!.message, /mp2 holds WAL of timeline 1 \(up to 0\/5000000\), but mp1 was on timeline 2/);
+    // Without the active's timeline: the newer history file the standby fetched says it too.
+    input.sites[0] = activeSite("mp1");
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), walReceiverStatus: "waiting", walTimeline: 1, knownTimeline: 2 } } };
+    assert.deepEqual(decideStatus(input).findings.map((f) => f.kind), ["old-timeline"]);
+    assert.match(decideStatus(input).findings[0]!.message, /but mp1 has moved to timeline 2/);
+    input.sites[0] = { ...activeSite("mp1"), replication: { probe: { role: "primary", currentLsn: "0/5000100", timeline: 2, now: NOW } } };
     input.sites[1] = { ...standbySite("mp2", FQDN.mp1), replication: { probe: { ...streaming(4), receiveLsn: "0/5000100", replayLsn: "0/5000000", replayPauseState: "paused", receivedTimeline: 2 } } };
     const r = decideStatus(input);
     assert.deepEqual(r.findings, [], "a paused replay loses nothing: the promotion replays it");
