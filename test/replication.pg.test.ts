@@ -242,7 +242,8 @@ describe("a shutdown killed by its grace period, on real servers (mp1 active, mp
     // docs/replication.md, "Shutdown record on no standby": start the database again, its controller still at 0.
     s.setTerminationGracePeriod(10);
     await kubeRequest(s.access("mp1"), "mp1", "PATCH", kubePaths.statefulSet(NAMESPACE, STATEFULSET), 10_000, { spec: { replicas: 1 } });
-    await until("mp1's pod to be ready again", async () => ((s.pod("mp1")?.["status"] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? true : undefined), 30_000);
+    const ready = (): boolean => (s.pod("mp1")?.["status"] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+    await until("mp1's pod to be ready again", () => Promise.resolve(ready() ? true : undefined), 30_000);
     await s.settled();
     await caughtUp(s, "mp2", "mp1");
     const out = await timed("two sites, caught up: gate (exec, clean stop)", () => runReplicationGate(gateInputs(s)));
