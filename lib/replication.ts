@@ -132,7 +132,7 @@ function alreadyPrimary(site: string, from: string, p: ReplicationProbe): Decisi
 export function timelineProblem(site: string, from: string, p: ReplicationProbe, want?: number): Decision | undefined {
   const have = siteTimeline(p);
   if (have === undefined || isStreaming(p)) return undefined;
-  const newer = want !== undefined && want !== have ? want : p.knownTimeline !== undefined && p.knownTimeline > have ? p.knownTimeline : undefined;
+  const newer = want !== undefined && want !== have ? want : (p.knownTimeline ?? 0) > have ? p.knownTimeline : undefined;
   if (newer === undefined) return undefined;
   return {
     verdict: "refuse",
@@ -185,7 +185,8 @@ export interface WalTail {
   shutdown: boolean;
 }
 
-const tailText = (t: WalTail): string => `${t.shutdown ? "shutdown checkpoint" : (t.description.split(/[ ;]/)[0] ?? "record")} at ${t.lastLsn} on timeline ${t.timeline}`;
+/** "COMMIT at 0/817B48 on timeline 1": the kind of record (pg_waldump's first word), where, which timeline. */
+const tailText = (t: WalTail): string => `${t.description.replace(/[ ;].*$/s, "")} at ${t.lastLsn} on timeline ${t.timeline}`;
 
 /**
  * a) After the clean stop of the fenced old primary: its shutdown checkpoint is the last record it
@@ -311,7 +312,7 @@ export function mostAdvancedCheck(site: string, probe: ReplicationProbe, others:
   for (const [other, p] of Object.entries(others)) {
     if (p.role !== "standby") continue;
     const tl = siteTimeline(p);
-    if (myTl !== undefined && tl !== undefined && tl !== myTl) {
+    if (myTl !== undefined && tl !== undefined) {
       if (tl > myTl) {
         return {
           verdict: "refuse",
@@ -321,7 +322,7 @@ export function mostAdvancedCheck(site: string, probe: ReplicationProbe, others:
             `and rebuild ${site} (${RUNBOOK}, "Standby on another timeline").`,
         };
       }
-      continue;
+      if (tl < myTl) continue;
     }
     const at = standbyPosition(p);
     if (at === undefined) continue;

@@ -21,6 +21,7 @@ import {
   replayNote,
   siteTimeline,
   standbyPosition,
+  standbyStanding,
   timelineProblem,
   type ReplicationProbe,
   type WalTail,
@@ -158,7 +159,7 @@ describe("a) after the clean stop: the old primary's shutdown checkpoint is its 
     const d = oldPrimaryFinal("mp2", "mp1", notShutdown, { mp3: tail({ lastLsn: "0/900000" }), mp4: notShutdown });
     assert.equal(d.verdict, "refuse");
     assert.match(d.reason, /^Replication gate: mp1 stopped cleanly, but its last record \(shutdown checkpoint at 0\/900000\) reached standby mp3, not mp2 \(mp2's last record is a COMMIT at 0\/817B48 on timeline 1\): /);
-    assert.match(d.reason, /Fix: promote mp3 instead \(pulumi config set tsb-ha:activeSite mp3\)/);
+    assert.match(d.reason, /: promoting mp2 would lose mp1's last writes and mp3 could not follow it\. Fix: promote mp3 instead \(pulumi config set tsb-ha:activeSite mp3\)/);
     assertRunbookSection(d.reason, "Another standby is ahead");
     assert.match(oldPrimaryFinal("mp2", "mp1", { error: "pg_waldump: not found" }, { mp3: tail({}) }).reason, /reached standby mp3, not mp2 \(mp2's WAL could not be read \(pg_waldump: not found\)\)/);
   });
@@ -171,6 +172,38 @@ describe("a) after the clean stop: the old primary's shutdown checkpoint is its 
       "Fix: start mp1's database again so they receive it (docs/replication.md, \"Shutdown record on no standby\"), then run pulumi up again.");
     assertRunbookSection(d.reason, "Shutdown record on no standby");
     assert.equal(oldPrimaryFinal("mp2", "mp1", notShutdown, {}).verdict, "refuse");
+  });
+});
+
+describe("how a standby stands, by the gate's rules (what readiness and status report)", () => {
+  const active = primary({ currentLsn: "0/5000100", timeline: 2 });
+  it("streaming on the active's timeline: pass, with the lag the gate would wait for and the lost-site rule", () => {
+    const s = standbyStanding("mp2", "mp1", standby({ walReceiverStatus: "streaming", upstream: "mp1.x:5432", receivedTimeline: 2, receiveLsn: "0/5000000", lastMsgReceiptTime: ago(3) }), active, 300);
+    assert.deepEqual(s.streaming, { verdict: "pass", reason: "walreceiver streaming from mp1.x:5432 on timeline 2, holds WAL up to 0/5000000" });
+    assert.deepEqual(s.catchUp, { verdict: "wait", reason: "mp2 holds WAL up to 0/5000000, 256 bytes behind mp1 (at 0/5000100); walreceiver streaming from mp1.x:5432 on timeline 2" });
+    assert.equal(s.lostRule.verdict, "pass");
+    assert.equal(s.lostRule.fact, "walreceiver last_msg_receipt_time");
+  });
+  it("not streaming: refused as the gate's wait would end, naming what it holds", () => {
+    const s = standbyStanding("mp2", "mp1", standby({ walReceiverStatus: "waiting", receivedTimeline: 2 }), active, 300);
+    assert.deepEqual(s.streaming, { verdict: "refuse", reason: "mp2 is not streaming from mp1: walreceiver waiting on timeline 2, holds WAL up to nothing; a failover to it would wait for a catch-up that cannot come" });
+    assert.equal(s.lostRule.verdict, "refuse");
+  });
+  it("on an older timeline than the active's: the timeline refusal; a primary: already a primary", () => {
+    const old = standbyStanding("mp2", "mp1", standby({ walTimeline: 1, receiveLsn: "0/9" }), active, 300);
+    assert.match(old.streaming.reason, /^Replication gate: mp2 holds WAL of timeline 1 \(up to 0\/9\), but mp1 was on timeline 2/);
+    assert.equal(old.catchUp?.verdict, "refuse");
+    assert.match(standbyStanding("mp2", "mp1", primary({ currentLsn: "0/1" }), active, 300).streaming.reason, /^mp2's Postgres is already a primary/);
+  });
+  it("without a primary's probe of the active: no catch-up, and no timeline to compare", () => {
+    for (const a of [undefined, standby({ receiveLsn: "0/5000100", timeline: 3 })]) {
+      const s = standbyStanding("mp2", "mp1", standby({ walReceiverStatus: "streaming", walTimeline: 1, receiveLsn: "0/1" }), a, 300);
+      assert.equal(s.catchUp, undefined);
+      assert.equal(s.streaming.verdict, "pass");
+    }
+    const s = standbyStanding("mp2", "mp1", standby({ walReceiverStatus: "waiting", walTimeline: 1 }), primary({ currentLsn: "0/10" }), 300);
+    assert.match(s.streaming.reason, /^mp2 is not streaming/, "an active of unknown timeline: not a timeline refusal");
+    assert.deepEqual(s.catchUp, { verdict: "wait", reason: "mp2 has received no WAL yet (mp1 is at 0/10); walreceiver waiting" });
   });
 });
 
@@ -304,6 +337,14 @@ describe("c) timelines: only WAL of one timeline compares", () => {
     assert.equal(r.verdict, "refuse");
     assert.match(r.reason, /^Replication gate: mp3 holds WAL of timeline 1 \(up to 0\/5000100\), but standby mp1 holds timeline 2 \(up to 0\/5000050\): mp3 did not follow the latest primary\. Fix: promote mp1 instead \(pulumi config set tsb-ha:activeSite mp1\), and rebuild mp3 /);
     assertRunbookSection(r.reason, "Standby on another timeline");
+  });
+  it("a newer timeline's holder is named with both positions, 'nothing' where one holds none", () => {
+    const r = mostAdvancedCheck("mp3", standby({ walTimeline: 1 }), { mp1: standby({ receivedTimeline: 2 }) });
+    assert.match(r.reason, /^Replication gate: mp3 holds WAL of timeline 1 \(up to nothing\), but standby mp1 holds timeline 2 \(up to nothing\)/);
+  });
+  it("two standbys equally far ahead: the first one is named", () => {
+    const r = mostAdvancedCheck("mp2", standby({ receiveLsn: "0/100" }), { mp3: standby({ receiveLsn: "0/400" }), mp4: standby({ receiveLsn: "0/400" }) });
+    assert.match(r.reason, /standby mp3 holds more/);
   });
   it("same timeline, or a timeline unknown on either side: positions decide", () => {
     assert.equal(mostAdvancedCheck("mp2", standby({ receiveLsn: "0/1", walTimeline: 2 }), { mp3: standby({ receiveLsn: "0/2", walTimeline: 2 }) }).verdict, "refuse");
