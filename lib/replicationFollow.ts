@@ -18,8 +18,8 @@ export function parseTimelineHistory(text: string): { parentTimeline: number; sw
   for (const line of text.split("\n")) {
     const t = line.trim();
     if (t === "" || t.startsWith("#")) continue;
-    const [tli, lsn] = t.split(/\s+/);
-    if (tli === undefined || lsn === undefined || !/^\d+$/.test(tli)) throw new Error(`timeline history line "${t}" is not "<timeline> <LSN> <reason>"`);
+    const [tli = "", lsn] = t.split(/\s+/);
+    if (lsn === undefined || !/^\d+$/.test(tli)) throw new Error(`timeline history line "${t}" is not "<timeline> <LSN> <reason>"`);
     parseLsn(lsn);
     out.push({ parentTimeline: Number(tli), switchPoint: lsn.toUpperCase() });
   }
@@ -79,11 +79,11 @@ export interface FollowTarget {
   history: TimelineHistory & { timeline: number };
 }
 
-/** The host part of pg_stat_wal_receiver's "sender_host:sender_port" (an IPv6 host keeps its colons). */
+/** The host part of the probe's "sender_host:sender_port" (an IPv6 sender_host keeps its colons, without brackets). */
 export function upstreamHostOf(upstream: string | undefined): string | undefined {
   if (upstream === undefined) return undefined;
   const i = upstream.lastIndexOf(":");
-  return (i < 0 ? upstream : upstream.slice(0, i)).replace(/^\[|\]$/g, "").toLowerCase();
+  return (i < 0 ? upstream : upstream.slice(0, i)).toLowerCase();
 }
 
 /**
@@ -103,7 +103,7 @@ export function followProof(standby: string, newActive: string, probe: Replicati
   if (probe.receivedTimeline !== target.history.timeline) missing.push(`receives timeline ${probe.receivedTimeline ?? "none"}, not ${target.history.timeline}`);
   if (switchPoint !== undefined && (at === undefined || compareLsn(at, switchPoint) <= 0)) missing.push(`holds WAL up to ${at ?? "nothing"}, not past the switch point ${switchPoint}`);
   if (missing.length === 0) {
-    return { verdict: "pass", action: "repoint", reason: `${standby} streams from ${probe.upstream ?? "?"} on timeline ${target.history.timeline}, at ${at ?? "?"} past the switch point ${switchPoint ?? "-"}` };
+    return { verdict: "pass", action: "repoint", reason: `${standby} streams from ${target.upstreamHost} on timeline ${target.history.timeline}, at ${at ?? "nothing"}${switchPoint === undefined ? "" : ` past the switch point ${switchPoint}`}` };
   }
   return { verdict: "wait", action: "repoint", reason: `${standby} does not follow ${newActive} yet: ${missing.join("; ")}` };
 }

@@ -66,6 +66,14 @@ describe("can a standby follow the new active (Postgres' own rule)", () => {
   it("already on the new timeline: it follows", () => {
     const ok = followCheck("mp3", "mp2", standby({ receiveLsn: "0/900", receivedTimeline: 2 }), promoted);
     assert.deepEqual([ok.verdict, ok.action, ok.reason], ["pass", "repoint", "mp3 is on mp2's timeline 2 (at 0/900)"]);
+    assert.equal(followCheck("mp3", "mp2", standby({ receivedTimeline: 2 }), promoted).reason, "mp3 is on mp2's timeline 2 (at nothing)");
+  });
+  it("a predicted history (no timeline number yet) never matches an unknown timeline: the last fork decides", () => {
+    const predicted: TimelineHistory = { forks: [{ timeline: 1, at: "0/400" }] };
+    const r = followCheck("mp3", "mp2", standby({ receiveLsn: "0/401" }), predicted);
+    assert.equal(r.action, "rebuild");
+    assert.match(r.reason, /^mp3 received WAL up to 0\/401 on timeline 1, 1 bytes past/, "the fork's timeline when the standby's is unknown");
+    assert.match(followCheck("mp3", "mp2", standby({}), predicted).reason, /^mp3 holds WAL up to nothing on timeline \?, not past mp2's switch point 0\/400/);
   });
   it("a site stuck on a timeline that is not in the new active's history cannot follow, whatever its position (fail-back)", () => {
     // mp1 -> mp2 at 0/400 (timeline 2); mp3 stayed on timeline 1 past it. Fail back mp2 -> mp1 (rebuilt on 2) at 0/900: timeline 3.
@@ -99,7 +107,9 @@ describe("the follow proof: streaming from the new active, on its timeline, past
   const following = standby({ walReceiverStatus: "streaming", upstream: "mp2.tsb.example.com:5432", receivedTimeline: 2, receiveLsn: "0/480" });
   it("passes only with all four", () => {
     const ok = followProof("mp3", "mp2", following, target);
-    assert.deepEqual([ok.verdict, ok.reason], ["pass", "mp3 streams from mp2.tsb.example.com:5432 on timeline 2, at 0/480 past the switch point 0/400"]);
+    assert.deepEqual([ok.verdict, ok.reason], ["pass", "mp3 streams from mp2.tsb.example.com on timeline 2, at 0/480 past the switch point 0/400"]);
+    const noFork = followProof("mp3", "mp2", { ...following, receiveLsn: undefined }, { ...target, history: { timeline: 2, forks: [] } });
+    assert.deepEqual([noFork.verdict, noFork.reason], ["pass", "mp3 streams from mp2.tsb.example.com on timeline 2, at nothing"], "no switch point to pass");
     assert.equal(followProof("mp3", "mp2", { ...following, upstream: "MP2.tsb.example.com:5432" }, { ...target, upstreamHost: "mp2.TSB.example.com" }).verdict, "pass", "host names compare case-insensitively");
   });
   it("waits, naming each thing still missing", () => {
@@ -119,8 +129,8 @@ describe("the follow proof: streaming from the new active, on its timeline, past
   it("reads the host of sender_host:sender_port, IPv6 included", () => {
     assert.equal(upstreamHostOf("mp2.x:5432"), "mp2.x");
     assert.equal(upstreamHostOf("Mp2.X"), "mp2.x");
-    assert.equal(upstreamHostOf("[fd00::1]:5432"), "fd00::1");
     assert.equal(upstreamHostOf("fd00::1:5432"), "fd00::1");
+    assert.equal(upstreamHostOf(":5432"), "");
     assert.equal(upstreamHostOf(undefined), undefined);
   });
 });
