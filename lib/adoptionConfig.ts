@@ -82,6 +82,12 @@ export function parseSiteAdoption(name: string, value: unknown, dnsProvider: str
   };
 }
 
+/**
+ * The installed values that the stack also holds in plain config (`tsb.*`) and that a refusal must name
+ * to be of use: not secrets, though `adoptedValues` is one as a whole for its credentials.
+ */
+export const INSTALLED_PLAIN_PATHS = ["image.tag", "image.registry", "spec.hub", "spec.organization", "spec.components.frontEnvoy.port"];
+
 /** What an adopted set's TSB settings must agree with in the installed values. */
 export interface InstalledExpectations {
   version: string;
@@ -146,7 +152,7 @@ function parseAdoptedCa(text: string): AdoptionSecrets["ca"] {
   let cert: X509Certificate | undefined;
   try { cert = typeof certPem === "string" ? new X509Certificate(certPem) : undefined; } catch { cert = undefined; }
   if (!cert || typeof certPem !== "string") throw new ConfigError("adoptedCa.certPem", "(secret, not shown)", "is not a PEM certificate. Allowed: the CA certificate that issued the live tsb-certs and xcp-central-cert");
-  if (!cert.ca) throw new ConfigError("adoptedCa.certPem", cert.subject.replace(/\n/g, ", "), "is not a CA certificate (basicConstraints CA:FALSE). Allowed: the CA that issued the live leaves, not a leaf");
+  if (!cert.ca) throw new ConfigError("adoptedCa.certPem", "(secret, not shown)", `is not a CA certificate (subject ${cert.subject.replace(/\n/g, ", ")}; basicConstraints CA:FALSE). Allowed: the CA that issued the live leaves, not a leaf`);
   const keyPem = v["keyPem"];
   if (keyPem === undefined || keyPem === "") return { certPem };
   let matches = false;

@@ -1,10 +1,11 @@
 // The config contract (design.md), parsed and checked as plain data. This file never registers a
 // resource; `loadConfig` in lib/loadConfig.ts is the only place that touches pulumi.Config.
-import { ConfigError, describe, NAMESPACE } from "./errors";
+import { ConfigError, NAMESPACE, redact, withoutSecrets, type SecretConfig } from "./errors";
 import { isDnsLabel, isDnsName, isIp, ipFamily } from "./dnsNames";
 import { parseStandbyJwk } from "./jwk";
 import { isInlineKubeconfig } from "./kubeAccess";
-import { parseAdoptionSecrets, parseSiteAdoption, type AdoptionSecrets, type SiteAdoption } from "./adoptionConfig";
+import { INSTALLED_PLAIN_PATHS, parseAdoptionSecrets, parseSiteAdoption, type AdoptionSecrets, type SiteAdoption } from "./adoptionConfig";
+import { parseValuesSources, SECRET_VALUES_KEY, SITE_SECRET_VALUES_KEY, VALUES_KEY, type ValuesSource } from "./chartValues";
 
 export const SITE_STATES = ["standby", "fenced", "lost"] as const;
 export type SiteState = (typeof SITE_STATES)[number];
@@ -74,6 +75,8 @@ export interface SetConfig {
   standbyServiceAccountJwk?: string;
   /** Installed values and CA of the adopted site (plain here; components wrap them as secrets). */
   adoption?: AdoptionSecrets;
+  /** The user's chart values, set-wide first, then per site (lib/chartValues.ts; plain here, secret in every release). */
+  chartValues: ValuesSource[];
 }
 
 export interface ParsedConfig {
@@ -84,13 +87,35 @@ export interface ParsedConfig {
 /** Raw config values as Pulumi stores them: strings, objects as JSON text. */
 export type RawConfig = Record<string, string | undefined>;
 
-export const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild", "adopt"];
+export const SITE_KEYS = ["context", "kubeconfig", "fqdn", "state", "address", "rebuild", "adopt", "values"];
 export const DNS_KEYS = ["provider", "zoneId", "ttl", "siteRecords"];
 export const TSB_KEYS = ["version", "registry", "organization", "chartRepo", "frontEnvoyPort", "readyTimeoutSeconds", "verifyApi", "standbyRole", "apiTimeoutSeconds", "fenceTimeoutSeconds", "addressTimeoutSeconds"];
 export const REPLICATION_KEYS = ["catchUpTimeoutSeconds", "maxLostContactSeconds", "acceptDataLoss", "followTimeoutSeconds"];
-export const TOP_KEYS = ["activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "replication", "standbyServiceAccountJwk", "kubeconfigs", "adoptedValues", "adoptedCa"];
+export const TOP_KEYS = [
+  "activeSite", "domain", "floatingFqdn", "sites", "dns", "tsb", "replication", "standbyServiceAccountJwk", "kubeconfigs", "adoptedValues", "adoptedCa",
+  VALUES_KEY, SECRET_VALUES_KEY, SITE_SECRET_VALUES_KEY,
+];
 
+/**
+ * The checked config, or one ConfigError. No message shows a secret: whatever check refuses, the
+ * refusal is rewritten against the secret keys and their values (lib/errors.ts withoutSecrets).
+ */
 export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
+  const secrets = secretConfigOf(raw, secretKeys);
+  try {
+    const parsed = checkConfig(raw, secretKeys);
+    return { config: parsed.config, warnings: parsed.warnings.map((w) => redact(w, secrets)) };
+  } catch (e) {
+    throw withoutSecrets(e, secrets);
+  }
+}
+
+/** What a message is checked against: the secret keys, their values, and what in them is not secret. */
+export function secretConfigOf(raw: RawConfig, secretKeys: ReadonlySet<string>): SecretConfig {
+  return { raw, secretKeys, plainPaths: { adoptedValues: INSTALLED_PLAIN_PATHS } };
+}
+
+function checkConfig(raw: RawConfig, secretKeys: ReadonlySet<string>): ParsedConfig {
   const warnings: string[] = [];
   for (const key of Object.keys(raw)) {
     if (TOP_KEYS.includes(key)) continue;
@@ -109,6 +134,12 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
     throw new ConfigError("domain", domain, "is not a DNS name. Allowed: lower-case labels joined by dots, e.g. tsb.example.com");
   }
 
+  if (secretKeys.has("sites")) {
+    // Pulumi marks a whole key secret when any part of it was set with --secret.
+    throw new ConfigError("sites", "(not shown)", "is stored as a secret (a part of it was set with --secret). The topology stays plain: the plan, " +
+      `the outputs and the history show it, and on-call reads it with pulumi config. Allowed: plain sites; kubeconfig contents in ${NAMESPACE}:kubeconfigs, ` +
+      `a site's secret chart values in ${NAMESPACE}:${SITE_SECRET_VALUES_KEY}.<site>. Fix: set the secret part there, then set the plain one again without --secret`);
+  }
   const sites = parseSites(raw, domain);
   applySecretKubeconfigs(raw, secretKeys, sites);
   const activeSite = requireString(raw, "activeSite");
@@ -149,8 +180,10 @@ export function parseConfig(raw: RawConfig, secretKeys: ReadonlySet<string> = ne
     standbyServiceAccountJwk = parseStandbyJwk(jwkRaw);
   }
   const replication = parseReplication(raw, sites);
+  const entries = JSON.parse(raw["sites"]!) as Record<string, Record<string, unknown>>;
+  const chartValues = parseValuesSources(raw, secretKeys, sites.map((s) => ({ site: s.name, values: entries[s.name]?.["values"] })));
 
-  const config: SetConfig = { activeSite, domain, floatingFqdn, sites, dns, tsb, replication };
+  const config: SetConfig = { activeSite, domain, floatingFqdn, sites, dns, tsb, replication, chartValues };
   if (standbyServiceAccountJwk !== undefined) config.standbyServiceAccountJwk = standbyServiceAccountJwk;
   if (adoption) config.adoption = adoption;
   return { config, warnings };
@@ -185,7 +218,7 @@ function parseSites(raw: RawConfig, domain: string): SiteConfig[] {
     }
     const entry = obj[name] ?? {};
     if (!isPlainObject(entry)) {
-      throw new ConfigError(`sites.${name}`, entry, "is not an object. Allowed: {context, kubeconfig, fqdn, state, address, rebuild, adopt}");
+      throw new ConfigError(`sites.${name}`, entry, `is not an object. Allowed: {${SITE_KEYS.join(", ")}}`);
     }
     for (const k of Object.keys(entry)) {
       if (!SITE_KEYS.includes(k)) {
@@ -374,7 +407,7 @@ function optionalField(obj: Record<string, unknown>, key: string): string | unde
   const v = obj[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string" || v.trim() === "") {
-    throw new ConfigError(key, v, `is ${describe(v)}. Allowed: a non-empty string`);
+    throw new ConfigError(key, v, `is ${typeof v === "string" ? "empty" : "not text"}. Allowed: a non-empty string`);
   }
   return v;
 }

@@ -1,17 +1,21 @@
 // The only place that reads Pulumi config. Bad config ends the program here, with one message and
 // no stack trace, before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
-import { parseConfig, type SetConfig } from "./config";
-import { ConfigError, NAMESPACE } from "./errors";
+import { parseConfig, secretConfigOf, type SetConfig } from "./config";
+import { ConfigError, NAMESPACE, withoutSecrets, type SecretConfig } from "./errors";
 import { HistoryError } from "./topology";
+
+/** The secret config of this run: refusals made after loadConfig (planning) are checked against it too. */
+let loaded: SecretConfig | undefined;
 
 export function loadConfig(): SetConfig {
   const raw: Record<string, string | undefined> = {};
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (fullKey.startsWith(`${NAMESPACE}:`)) raw[fullKey.slice(NAMESPACE.length + 1)] = value;
   }
+  loaded = secretConfigOf(raw, secretConfigKeys());
   try {
-    const { config, warnings } = parseConfig(raw, secretConfigKeys());
+    const { config, warnings } = parseConfig(raw, loaded.secretKeys);
     for (const w of warnings) void pulumi.log.warn(w);
     return config;
   } catch (e) {
@@ -20,7 +24,8 @@ export function loadConfig(): SetConfig {
 }
 
 export function toRunError(e: unknown): unknown {
-  return e instanceof ConfigError || e instanceof HistoryError ? new pulumi.RunError(e.message) : e;
+  const shown = loaded ? withoutSecrets(e, loaded) : e;
+  return shown instanceof ConfigError || shown instanceof HistoryError ? new pulumi.RunError(shown.message) : shown;
 }
 
 /**

@@ -340,7 +340,7 @@ describe("adoptedValues and adoptedCa", () => {
 
   it("refuse a leaf as the CA, naming its subject", () => {
     const m = configRefusal(adoptingConfig({ ca: ca({ certPem: pki.leafCert, keyPem: pki.leafKey }) }));
-    assertRefusal(m, "adoptedCa.certPem", /^tsb-ha:adoptedCa\.certPem = "O=Acme, CN=tsb\.acme\.example\.com" is not a CA certificate \(basicConstraints CA:FALSE\)\. Allowed: the CA that issued the live leaves, not a leaf$/);
+    assertRefusal(m, "adoptedCa.certPem", /^tsb-ha:adoptedCa\.certPem = "\(secret, not shown\)" is not a CA certificate \(subject O=Acme, CN=tsb\.acme\.example\.com; basicConstraints CA:FALSE\)\. Allowed: the CA that issued the live leaves, not a leaf$/);
   });
 
   it("refuse a keyPem that is not the CA's own key", () => {

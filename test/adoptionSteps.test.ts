@@ -14,6 +14,7 @@ const cfg = (keyPem: string | undefined): SetConfig => ({
     verifyApi: true, standbyRole: "rbac/org-reader", apiTimeoutSeconds: 30, fenceTimeoutSeconds: 120, addressTimeoutSeconds: 600 },
   replication: { catchUpTimeoutSeconds: 120, maxLostContactSeconds: 300, followTimeoutSeconds: 300 },
   adoption: { values: {}, ca: { certPem: "ca", ...(keyPem ? { keyPem } : {}) }, adminPassword: "pw" },
+  chartValues: [],
 });
 const plan = (step: "import" | "activate", over: Partial<AdoptionPlan> = {}): AdoptionPlan => ({
   site: "mp1", release: "tsb-managementplane", namespace: "tsb", preflight: true,
