@@ -10,6 +10,7 @@ import { planAdoption, type AdoptionPlan } from "./lib/adoptionPlan";
 import { describeAdoption } from "./lib/adoptionSteps";
 import { trustBundleDelta } from "./lib/adoption";
 import { controlPlaneValues } from "./lib/values";
+import { activeTelemetryStore } from "./lib/chartValues";
 import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/dnsPlan";
 import { describePlan, failoverSteps } from "./lib/failoverSteps";
 import { oldActiveLimits } from "./lib/oldActiveLimits";
@@ -82,7 +83,7 @@ async function main() {
   // Adoption step import: the adopted MP is imported and left exactly as it runs.
   const importing = adoption?.importIds;
   const installed = cfg.adoption && adoption ? { installed: { values: cfg.adoption.values, adoptedSite: adoption.site } } : {};
-  const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight, ...installed };
+  const common = { tsb: cfg.tsb, rootCaCertPem: pki.rootCaCertPem, adminPassword: adminPassword.result, preflight, chartValues: cfg.chartValues, ...installed };
   const adoptedRelease = (site: string) => adoption?.site === site ? {
     adopted: {
       release: adoption.release, namespace: adoption.namespace, verbatim: importing !== undefined,
@@ -206,7 +207,7 @@ async function main() {
     floatingFqdn: plan.floatingFqdn,
     sites: afterEveryStep(Object.fromEntries(plan.sites.map((s) => [s.name, { role: s.role, fqdn: s.fqdn, syncHost: s.syncHost ?? null }]))),
     rootCaCertPem: pki.rootCaCertPem,
-    controlPlaneValues: trustedByControlPlanes.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca)),
+    controlPlaneValues: trustedByControlPlanes.apply((ca) => controlPlaneValues(plan.floatingFqdn, cfg.tsb.frontEnvoyPort, ca, activeTelemetryStore(cfg))),
     ...adoptionOutputs,
     adminPassword: pulumi.secret(adminPassword.result),
     /**

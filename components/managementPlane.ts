@@ -7,6 +7,7 @@ import type { SetConfig } from "../lib/config";
 import type { SitePlan } from "../lib/topology";
 import { managementPlaneValues, type SiteSecretsPem } from "../lib/values";
 import { adoptedSiteValues } from "../lib/adoptionPlan";
+import { userValuesFor, type ValuesSource } from "../lib/chartValues";
 import type { Values } from "../lib/adoption";
 import { RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/names";
 import { COMPONENT_TYPE, namespaceName, releaseResourceName, signingKeyCopyName, standbyJwkSecretName } from "../lib/resourceNames";
@@ -50,6 +51,8 @@ export interface ManagementPlaneArgs {
   canFollow?: pulumi.Output<string>;
   /** An adopted set: every site's values start from the installed ones (lib/adoptionPlan.ts). */
   installed?: { values: Values; adoptedSite: string };
+  /** The user's chart values (set-wide and per site): under the program's own, over the installed ones. */
+  chartValues?: ValuesSource[];
   /** This is the adopted site (docs/adopting.md). */
   adopted?: AdoptedRelease;
 }
@@ -145,8 +148,10 @@ export class ManagementPlane extends pulumi.ComponentResource {
       // A fenced site's release gets no helm upgrade for any reason (a renewed certificate, a version,
       // registry or port change): an upgrade would start its operator, which restarts tsb and iam.
       ...(site.fenced ? { ignoreChanges: RELEASE_INPUTS } : {}),
-      // An import writes the stored values into state before the program's secret marking applies to them.
-      ...(adopted ? { additionalSecretOutputs: ["values"] } : {}),
+      // The values hold leaf keys, the admin password and the user's credentials (secretValues): their copy
+      // in state is secret whatever the provider returns, and an import writes the stored values before
+      // the program's secret marking applies to them.
+      additionalSecretOutputs: ["values"],
       ...(adopted?.importIds ? { import: adopted.importIds.release } : {}),
     });
 
@@ -160,11 +165,13 @@ export class ManagementPlane extends pulumi.ComponentResource {
     if (args.adopted?.verbatim && installed) return { values: pulumi.output(installed).apply((i) => i.values as Values), changedPaths: pulumi.output([]) };
     const certs = args.certs;
     if (!certs) throw new pulumi.ResourceError(`site ${site.name} has no leaf certificates`, this);
+    // Plain here; the release's values are a secret as a whole (the constructor), secret user values included.
+    const user = userValuesFor(args.chartValues ?? [], site.name);
     const pem = pulumi
       .all([certs.tsbCertPem, certs.tsbKeyPem, certs.xcpCertPem, certs.xcpKeyPem, args.rootCaCertPem, args.adminPassword])
       .apply(([tsbCert, tsbKey, xcpCert, xcpKey, rootCa, adminPassword]): SiteSecretsPem => ({ tsbCert, tsbKey, xcpCert, xcpKey, rootCa, adminPassword }));
-    if (!installed) return { values: pem.apply((p) => managementPlaneValues(site, args.tsb, p)) };
-    const change = pem.apply((p) => adoptedSiteValues(installed.values, site, installed.adoptedSite, args.tsb, p));
+    if (!installed) return { values: pem.apply((p) => managementPlaneValues(site, args.tsb, p, user)) };
+    const change = pem.apply((p) => adoptedSiteValues(installed.values, site, installed.adoptedSite, args.tsb, p, user));
     // Paths only (never values): not secret, so the preview can print them.
     return { values: change.apply((c) => c.values), changedPaths: pulumi.unsecret(change.apply((c) => c.changedPaths)) };
   }

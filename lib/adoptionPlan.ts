@@ -7,8 +7,10 @@ import type { SiteSecretsPem } from "./values";
 import { highAvailabilityBlock } from "./values";
 import { siteCertSpecs, type LeafSpec, type SiteCertSpecs } from "./certs";
 import { installedImageRefusal } from "./adoptionConfig";
+import { withPrecedence } from "./chartValues";
+import { ConfigError, NAMESPACE } from "./errors";
 import {
-  adoptionImportIds, adoptionStep, changedLeafPaths, deepMerge, isValues, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
+  adoptionImportIds, adoptionStep, changedLeafPaths, isValues, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
   standbyValuesFromExisting, type AdoptionDecision, type SanSet, type Values, type ValuesChange,
 } from "./adoption";
 
@@ -50,6 +52,10 @@ export function planAdoption(cfg: SetConfig, history: SetHistory | undefined): A
     const refused = installedImageRefusal(cfg.adoption.values, cfg.tsb);
     if (refused) throw refused;
   }
+  if (importing && cfg.adoption) {
+    const refused = userValuesAtImport(cfg, site.name, cfg.adoption.values);
+    if (refused) throw refused;
+  }
   if (importing) {
     const ids = adoptionImportIds(adopt);
     plan.importIds = {
@@ -59,6 +65,20 @@ export function planAdoption(cfg: SetConfig, history: SetHistory | undefined): A
   }
   if (done?.adoptSans) plan.recordedSans = done.adoptSans;
   return plan;
+}
+
+/**
+ * Step import changes nothing, so chart values that would change an installed one wait for step
+ * activate (values equal to the installed ones are accepted: a user may carry them over). Paths only.
+ */
+export function userValuesAtImport(cfg: Pick<SetConfig, "chartValues">, site: string, installed: Values): ConfigError | undefined {
+  for (const source of cfg.chartValues.filter((s) => s.site === undefined || s.site === site)) {
+    const paths = changedLeafPaths(installed, withPrecedence({}, source.values, installed));
+    if (paths.length === 0) continue;
+    return new ConfigError(source.key, "(not shown)", `would change the installed values of ${site} at ${paths.slice(0, 12).join(", ")}${paths.length > 12 ? `, and ${paths.length - 12} more` : ""} ` +
+      `in step import, which changes nothing. Fix: set them after the import, with ${NAMESPACE}:sites.${site}.adopt.step activate (one update each; docs/adopting.md)`);
+  }
+  return undefined;
 }
 
 /**
@@ -104,18 +124,19 @@ function unique(list: string[], key: (s: string) => string): string[] {
 
 /**
  * A site's values in an adopted set: the installed values (every hand-set key stays: Helm reuses none of
- * the old ones when new ones are given, helm/helm pkg/action/upgrade.go) with the site's HA block and
- * leaves. The adopted site keeps all of its own; another site drops the adopted site's leaves and CA
- * key (lib/adoption.ts). `image.tag`/`image.registry` and `spec.hub`, where the install set them, follow
- * `tsb.*` (equal while adopting: planAdoption), so a later version bump upgrades every site alike.
+ * the old ones when new ones are given, helm/helm pkg/action/upgrade.go), the user's chart values for the
+ * site over them (lib/chartValues.ts), and the site's HA block and leaves over both. The adopted site
+ * keeps all of its own; another site drops the adopted site's leaves and CA key (lib/adoption.ts).
+ * `image.tag`/`image.registry` and `spec.hub`, where the install set them, follow `tsb.*` (equal while
+ * adopting: planAdoption), so a later version bump upgrades every site alike.
  */
-export function adoptedSiteValues(existing: Values, site: SitePlan, adoptedSite: string, tsb: SetConfig["tsb"], pem: SiteSecretsPem): ValuesChange {
+export function adoptedSiteValues(existing: Values, site: SitePlan, adoptedSite: string, tsb: SetConfig["tsb"], pem: SiteSecretsPem, user: Values = {}): ValuesChange {
   const image = existing["image"];
   const follow: Values = {};
   if (isValues(image)) follow["image"] = { ...("tag" in image ? { tag: tsb.version } : {}), ...("registry" in image ? { registry: tsb.registry } : {}) };
   const spec = existing["spec"];
   if (isValues(spec) && "hub" in spec) follow["spec"] = { hub: tsb.registry };
-  const base = deepMerge(existing, follow);
+  const base = withPrecedence(follow, user, existing);
   const block = highAvailabilityBlock(site, tsb.frontEnvoyPort);
   const certs = { tsbCert: pem.tsbCert, tsbKey: pem.tsbKey, xcpCert: pem.xcpCert, xcpKey: pem.xcpKey, rootCa: pem.rootCa };
   const change = site.name === adoptedSite ? mergeAdoptedValues(base, block, certs) : standbyValuesFromExisting(base, block, certs);

@@ -8,6 +8,7 @@
 import * as yaml from "js-yaml";
 import { ConfigError, NAMESPACE, SECRET_SHOWN } from "./errors";
 import { deepMerge, isValues, type Values } from "./adoption";
+import type { SetConfig } from "./config";
 
 export const VALUES_KEY = "values";
 export const SECRET_VALUES_KEY = "secretValues";
@@ -59,9 +60,9 @@ export const DATA_STORE_PATH = "spec.dataStore";
 
 /**
  * Paths whose values are credentials, so they must come from a secret: everything under the chart's
- * `secrets` (it writes Kubernetes Secrets from them: tsb-facts.md) and the operator's pull secret (a
- * docker config; `operator.pullSecret` is on the controlplane chart's page [guess: the managementplane
- * chart has it too]).
+ * `secrets` (it writes Kubernetes Secrets from them: the helm page's "Secrets configuration") and the
+ * operator's pull secret (`operator.pullSecret`, "a Docker JSON config string that will be stored as an
+ * image pull secret": the helm page's "Operator extended configuration").
  */
 export const SECRET_ONLY_PATHS: readonly string[] = ["secrets", "operator.pullSecret"];
 
@@ -252,4 +253,9 @@ export function telemetryStoreKind(values: Values): string {
   const store = isValues(spec) ? spec["telemetryStore"] : undefined;
   if (!isValues(store) || Object.keys(store).length === 0 || "elastic" in store) return "elastic";
   return Object.keys(store).sort().join("+");
+}
+
+/** The telemetry store of the set's active management plane: its installed values (adopted) under the user's. */
+export function activeTelemetryStore(cfg: Pick<SetConfig, "activeSite" | "chartValues" | "adoption">): string {
+  return telemetryStoreKind(withPrecedence({}, userValuesFor(cfg.chartValues, cfg.activeSite), cfg.adoption?.values));
 }

@@ -1,6 +1,7 @@
 // The config contract (design.md), parsed and checked as plain data. This file never registers a
 // resource; `loadConfig` in lib/loadConfig.ts is the only place that touches pulumi.Config.
-import { ConfigError, NAMESPACE, redact, withoutSecrets, type SecretConfig } from "./errors";
+import { ConfigError, NAMESPACE } from "./errors";
+import { redact, withoutSecrets, type SecretConfig } from "./redaction";
 import { isDnsLabel, isDnsName, isIp, ipFamily } from "./dnsNames";
 import { parseStandbyJwk } from "./jwk";
 import { isInlineKubeconfig } from "./kubeAccess";

@@ -2,7 +2,8 @@
 // no stack trace, before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, secretConfigOf, type SetConfig } from "./config";
-import { ConfigError, NAMESPACE, withoutSecrets, type SecretConfig } from "./errors";
+import { ConfigError, NAMESPACE } from "./errors";
+import { withoutSecrets, type SecretConfig } from "./redaction";
 import { HistoryError } from "./topology";
 
 /** The secret config of this run: refusals made after loadConfig (planning) are checked against it too. */

@@ -2,6 +2,8 @@
 // "Deploy the Standby instance"). Pure: the component fills in PEMs and the password as secrets.
 import type { SetConfig } from "./config";
 import type { SitePlan } from "./topology";
+import { withPrecedence } from "./chartValues";
+import type { Values } from "./adoption";
 
 export interface SiteSecretsPem {
   tsbCert: string;
@@ -25,7 +27,13 @@ export function highAvailabilityBlock(site: SitePlan, frontEnvoyPort: number): R
   };
 }
 
-export function managementPlaneValues(site: SitePlan, tsb: SetConfig["tsb"], pem: SiteSecretsPem): Record<string, unknown> {
+/** A new site's values: the program's own (below) over the user's chart values for the site (lib/chartValues.ts). */
+export function managementPlaneValues(site: SitePlan, tsb: SetConfig["tsb"], pem: SiteSecretsPem, user: Values = {}): Record<string, unknown> {
+  return withPrecedence(ownedValues(site, tsb, pem), user);
+}
+
+/** What the program owns in a site's values (lib/chartValues.ts OWNED_PATHS lists the same paths). */
+function ownedValues(site: SitePlan, tsb: SetConfig["tsb"], pem: SiteSecretsPem): Values {
   return {
     image: { registry: tsb.registry, tag: tsb.version },
     secrets: {
@@ -66,17 +74,22 @@ export const CLUSTER_NAME_PLACEHOLDER = "<cluster-name>";
  * management plane's front envoy serves the control planes' Elasticsearch traffic on its own port (the
  * seed's `secrets.elasticsearch.cacert` = the set's root CA points that way) and that
  * `telemetryStore.elastic.selfSigned` is the field for a private CA, as `managementPlane.selfSigned` is.
+ *
+ * The Elasticsearch parts follow the management plane's telemetry store (lib/chartValues.ts
+ * telemetryStoreKind): for another store they are left out, and scripts/control-plane-values.ts says
+ * what to add (the control plane's block for that store is not in TSB's public reference).
  */
-export function controlPlaneValues(floatingFqdn: string, frontEnvoyPort: number, rootCa: string): Record<string, unknown> {
+export function controlPlaneValues(floatingFqdn: string, frontEnvoyPort: number, rootCa: string, telemetryStore = "elastic"): Record<string, unknown> {
+  const elastic = telemetryStore === "elastic";
   return {
     secrets: {
-      elasticsearch: { cacert: rootCa },
+      ...(elastic ? { elasticsearch: { cacert: rootCa } } : {}),
       tsb: { cacert: rootCa },
       xcp: { rootca: rootCa },
     },
     spec: {
       managementPlane: { host: floatingFqdn, port: frontEnvoyPort, clusterName: CLUSTER_NAME_PLACEHOLDER, selfSigned: true },
-      telemetryStore: { elastic: { host: floatingFqdn, port: frontEnvoyPort, selfSigned: true } },
+      ...(elastic ? { telemetryStore: { elastic: { host: floatingFqdn, port: frontEnvoyPort, selfSigned: true } } } : {}),
     },
   };
 }

@@ -12,7 +12,16 @@ import { withClusterName } from "../lib/values";
 export interface ValuesFile {
   path: string;
   text: string;
+  /** What the file lacks and the user must add (printed to stderr too). */
+  note?: string;
 }
+
+/**
+ * The management plane's telemetry store is not Elasticsearch (controlPlaneValues leaves the block out:
+ * lib/values.ts), so the control plane's own telemetry store is the user's to add.
+ */
+export const NO_TELEMETRY_STORE_NOTE = "no spec.telemetryStore: the management plane's telemetry store is not Elasticsearch (its spec.telemetryStore names another store), " +
+  "so add the control plane's spec.telemetryStore for that store yourself (docs/control-plane-onboarding.md)";
 
 /** Pure: the file to write, from what stdin held and the command's arguments. */
 export function controlPlaneValuesFile(stdin: string, args: readonly string[]): ValuesFile {
@@ -40,9 +49,12 @@ export function controlPlaneValuesFile(stdin: string, args: readonly string[]): 
     throw new Error(`stdin is not JSON (did you forget --json?). ${usage}`);
   }
   const values = withClusterName(output, clusterName);
+  const spec = values["spec"] as Record<string, unknown>;
+  const note = "telemetryStore" in spec ? undefined : NO_TELEMETRY_STORE_NOTE;
   const header = `# Helm values for the TSB control plane of cluster ${clusterName}: merge into its controlplane values.\n` +
-    "# Written by scripts/control-plane-values.ts from the stack output controlPlaneValues.\n";
-  return { path: out ?? `${clusterName}-controlplane-values.yaml`, text: header + yaml.dump(values, { lineWidth: -1, noRefs: true }) };
+    "# Written by scripts/control-plane-values.ts from the stack output controlPlaneValues.\n" +
+    (note ? `# NOTE: ${note}.\n` : "");
+  return { path: out ?? `${clusterName}-controlplane-values.yaml`, text: header + yaml.dump(values, { lineWidth: -1, noRefs: true }), ...(note ? { note } : {}) };
 }
 
 function main(): void {
@@ -50,6 +62,7 @@ function main(): void {
     const file = controlPlaneValuesFile(fs.readFileSync(0, "utf8"), process.argv.slice(2));
     fs.writeFileSync(file.path, file.text);
     console.error(`wrote ${file.path}`);
+    if (file.note) console.error(`control-plane-values: ${file.note}`);
   } catch (e) {
     console.error(`control-plane-values: ${(e as Error).message}`);
     process.exitCode = 1;

@@ -47,7 +47,7 @@ const IDP_TSB = { version: idpValues.image.tag, registry: idpValues.image.regist
 const CF_ZONE = "023e105f4ecef8ad9ca31a8372d0c353";
 const CF_ID = "372e67954025e0ba6aaa6d586b9e0b59";
 
-interface Over { step?: string; sites?: Record<string, Record<string, unknown>>; activeSite?: string; adopt?: Record<string, unknown>; dns?: unknown; keyPem?: boolean; tsb?: Record<string, unknown> }
+interface Over { step?: string; sites?: Record<string, Record<string, unknown>>; activeSite?: string; adopt?: Record<string, unknown>; dns?: unknown; keyPem?: boolean; tsb?: Record<string, unknown>; chart?: Record<string, unknown> }
 
 /** The acme set: mp1 adopts the idp install (release tsb-managementplane); `sites` adds the others. */
 function config(over: Over = {}): SetConfig {
@@ -61,9 +61,10 @@ function config(over: Over = {}): SetConfig {
     tsb: { ...IDP_TSB, ...over.tsb },
     adoptedValues: JSON.stringify(idpValues),
     adoptedCa: JSON.stringify({ certPem: pem.caCert, ...(over.keyPem === false ? {} : { keyPem: pem.caKey }) }),
+    ...over.chart,
   });
   const raw = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  return parseConfig(raw, new Set(["standbyServiceAccountJwk", "adoptedValues", "adoptedCa"])).config;
+  return parseConfig(raw, new Set(["standbyServiceAccountJwk", "adoptedValues", "adoptedCa", "secretValues", "siteSecretValues"])).config;
 }
 
 const KEPT: AdoptedSans = {
@@ -113,6 +114,30 @@ describe("planAdoption", () => {
   it("step import with Cloudflare imports the record as <zone>/<record id>", () => {
     const plan = planAdoption(config({ dns: { provider: "cloudflare", zoneId: CF_ZONE }, adopt: { floatingRecord: { type: "CNAME", id: CF_ID } } }), undefined)!;
     assert.equal(plan.importIds?.floatingRecord, `${CF_ZONE}/${CF_ID}`);
+  });
+
+  it("step import refuses chart values that would change an installed one, naming the paths and no value; it accepts them once activate runs", () => {
+    const ldap = { spec: { identityProvider: { ldap: { host: "ldap.acme.example.com", port: 636 } } } };
+    const refusal = (chart: Record<string, unknown>): string => {
+      try {
+        planAdoption(config({ chart }), undefined);
+      } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.message;
+      }
+      assert.fail("accepted");
+    };
+    assert.equal(refusal({ values: ldap }), "tsb-ha:values = \"(not shown)\" would change the installed values of mp1 at spec.identityProvider.ldap.host, spec.identityProvider.ldap.port " +
+      "in step import, which changes nothing. Fix: set them after the import, with tsb-ha:sites.mp1.adopt.step activate (one update each; docs/adopting.md)");
+    const secret = refusal({ secretValues: { secrets: { oidc: { clientSecret: "rotated-client-secret-9" } } } });
+    assert.match(secret, /^tsb-ha:secretValues = "\(not shown\)" would change the installed values of mp1 at secrets\.oidc\.clientSecret in step import/);
+    assert.ok(!secret.includes("rotated-client-secret-9"));
+    assert.match(refusal({ sites: { mp1: { context: "mp1", adopt: { release: "tsb-managementplane", step: "import", floatingRecord: { type: "CNAME" } }, values: { spec: { x: 1 } } } } }), /^tsb-ha:sites\.mp1\.values = .* at spec\.x in step import/);
+    const many = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`k${String(i).padStart(2, "0")}`, i]));
+    assert.match(refusal({ values: { spec: many } }), / at spec\.k00, .*, spec\.k11, and 2 more in step import/);
+    // The same values as installed change nothing: a user may carry them over.
+    assert.ok(planAdoption(config({ chart: { values: { spec: { tokenIssuer: idpValues.spec.tokenIssuer } }, secretValues: { secrets: { oidc: idpValues.secrets.oidc } } } }), undefined));
+    assert.ok(planAdoption(config({ step: "activate", chart: { values: ldap } }), imported));
   });
 
   it("a rerun of step import runs the preflight again and keeps the import IDs (the engine skips a done import)", () => {
@@ -294,6 +319,26 @@ describe("adoptedSiteValues", () => {
     assert.equal(atPath(mp2, "secrets.xcp.rootcakey"), undefined);
     const mp1 = adoptedSiteValues(idpValues, site("mp1", flipped), "mp1", tsb, PEM).values;
     assert.equal(atPath(mp1, "secrets.xcp.rootcakey"), idpValues.secrets.xcp.rootcakey, "the fenced adopted site keeps its own");
+  });
+
+  it("puts the user's values over the installed ones and under the program's, on every site", () => {
+    const user = {
+      spec: { identityProvider: { oidc: { clientId: "<new-client-id>" } }, telemetryStore: { elastic: { host: "es.acme.example.com", port: 9200 } } },
+      secrets: { oidc: { clientSecret: "<rotated>" }, elasticsearch: { username: "tsb", password: "<es>" } },
+    };
+    for (const name of ["mp1", "mp2"]) {
+      const { values, changedPaths } = adoptedSiteValues(idpValues, site(name), "mp1", tsb, PEM, user);
+      assert.equal(atPath(values, "spec.identityProvider.oidc.clientId"), "<new-client-id>", name);
+      assert.deepEqual(atPath(values, "spec.identityProvider.oidc.scopes"), idpValues.spec.identityProvider.oidc.scopes, `${name}: the rest of the installed block stays`);
+      assert.equal(atPath(values, "secrets.oidc.clientSecret"), "<rotated>");
+      assert.deepEqual(atPath(values, "secrets.elasticsearch"), { username: "tsb", password: "<es>" });
+      assert.deepEqual(atPath(values, "spec.highAvailability"), highAvailabilityBlock(site(name), 8443), "the program's block over everything");
+      assert.equal(atPath(values, "secrets.tsb.cert"), PEM.tsbCert);
+      for (const p of ["spec.identityProvider.oidc.clientId", "spec.telemetryStore.elastic.host", "secrets.oidc.clientSecret", "secrets.elasticsearch.password"]) {
+        assert.ok(changedPaths.includes(p), `${name}: ${p} is a change against the installed values`);
+      }
+    }
+    assert.deepEqual(adoptedSiteValues(idpValues, site("mp2"), "mp1", tsb, PEM, {}), adoptedSiteValues(idpValues, site("mp2"), "mp1", tsb, PEM));
   });
 
   it("image.tag, image.registry and spec.hub follow tsb.* where the install set them, on every site", () => {

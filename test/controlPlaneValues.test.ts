@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { CLUSTER_NAME_PLACEHOLDER, controlPlaneValues, withClusterName } from "../lib/values";
-import { controlPlaneValuesFile } from "../scripts/control-plane-values";
+import { controlPlaneValuesFile, NO_TELEMETRY_STORE_NOTE } from "../scripts/control-plane-values";
 import { runProgram, type ChildOutput } from "./harness/runProgram";
 import { baseConfig, input } from "./fixtures";
 
@@ -36,6 +36,12 @@ describe("controlPlaneValues (seed step 4)", () => {
     const elastic = (v.spec["telemetryStore"] as { elastic: Record<string, unknown> }).elastic;
     assert.equal(elastic["host"], FLOATING);
     assert.equal(elastic["port"], 8443);
+    assert.deepEqual(controlPlaneValues(FLOATING, 8443, CA, "elastic"), v, "Elasticsearch is the default store");
+  });
+
+  it("leaves the Elasticsearch parts out when the management plane uses another store, and keeps the rest", () => {
+    const other = controlPlaneValues(FLOATING, 8443, CA, "banyandb") as Values;
+    assert.deepEqual(other, { secrets: { tsb: { cacert: CA }, xcp: { rootca: CA } }, spec: { managementPlane: v.spec["managementPlane"] } });
   });
 });
 
@@ -70,6 +76,15 @@ describe("scripts/control-plane-values.ts", () => {
     assert.equal(file.path, "cp-eu-1-controlplane-values.yaml");
     assert.deepEqual(yaml.load(file.text), withClusterName(JSON.parse(stdin), "cp-eu-1"));
     assert.equal(controlPlaneValuesFile(stdin, ["cp-eu-1", "--out", "x.yaml"]).path, "x.yaml");
+  });
+
+  it("has no note while the values carry a telemetry store, and says what to add when they do not", () => {
+    assert.equal(controlPlaneValuesFile(stdin, ["cp-eu-1"]).note, undefined);
+    assert.ok(!controlPlaneValuesFile(stdin, ["cp-eu-1"]).text.includes("NOTE"));
+    const file = controlPlaneValuesFile(JSON.stringify(controlPlaneValues(FLOATING, 443, CA, "banyandb")), ["cp-eu-1"]);
+    assert.equal(file.note, NO_TELEMETRY_STORE_NOTE);
+    assert.ok(file.text.includes(`# NOTE: ${NO_TELEMETRY_STORE_NOTE}.\n`));
+    assert.deepEqual(yaml.load(file.text), withClusterName(controlPlaneValues(FLOATING, 443, CA, "banyandb"), "cp-eu-1"));
   });
 
   it("says what to run when the input or the arguments are wrong", () => {
