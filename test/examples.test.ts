@@ -97,6 +97,8 @@ function secretValue(keyPath: string): string {
   if (keyPath === "adoptedCa") return JSON.stringify(exampleCa());
   if (keyPath === "adoptedCa.certPem") return exampleCa().certPem;
   if (keyPath === "adoptedCa.keyPem") return exampleCa().keyPem;
+  // Chart credentials (secrets.ldap.bindpassword, operator.pullSecret, ...): any text will do.
+  if (/^(secretValues|siteSecretValues\.[a-z0-9-]+)\.[A-Za-z]/.test(keyPath)) return `example-secret-for-${keyPath}`;
   throw new Error(`no stand-in for the secret ${NAMESPACE}:${keyPath}: add one to test/examples.test.ts`);
 }
 
@@ -123,6 +125,15 @@ export function uncomment(text: string): string {
   return text.replace(/^([ \t]*)# ([ \t]*[A-Za-z][\w.:-]*:(?:[ \t].*)?)$/gm, "$1$2");
 }
 
+/** What `pulumi config set --path` does: sets a value at a dotted path, making the maps on the way. */
+function setPath(obj: Record<string, Yaml>, path: string[], value: Yaml): void {
+  const [head, ...rest] = path;
+  if (rest.length === 0) { obj[head!] = value; return; }
+  const next = obj[head!];
+  const child = isObj(next) ? next : (obj[head!] = {});
+  setPath(child as Record<string, Yaml>, rest, value);
+}
+
 /** The `tsb-ha:` config of a stack file as the program receives it, and its secret keys. */
 export function programConfig(text: string): { raw: RawConfig; secretKeys: Set<string> } {
   const doc = yaml.load(text) as { config?: Record<string, Yaml> } | undefined;
@@ -144,7 +155,7 @@ export function programConfig(text: string): { raw: RawConfig; secretKeys: Set<s
     const [top, ...rest] = keyPath.split(".");
     secretKeys.add(top!);
     if (rest.length === 0) raw[top!] = secretValue(keyPath);
-    else (objects[top!] ??= {})[rest.join(".")] = secretValue(keyPath);
+    else setPath((objects[top!] ??= {}), rest, secretValue(keyPath));
   }
   for (const [k, o] of Object.entries(objects)) raw[k] = JSON.stringify(o);
   return { raw, secretKeys };

@@ -84,6 +84,13 @@ describe("a secret never reaches a message", () => {
     assert.match(warnings[0]!, /dns\.ttl is \[secret\]/);
   });
 
+  it("refuses a sites key held as a secret, pointing at the keys for secret parts", () => {
+    const sites = { mp1: { context: "mp1" }, mp2: { context: "mp2", values: { secrets: { elasticsearch: { password: PASSWORD } } } } };
+    const message = refusal({ sites }, ["sites"]);
+    assert.match(message, /^tsb-ha:sites = "\(not shown\)" is stored as a secret \(a part of it was set with --secret\)\. The topology stays plain.*tsb-ha:siteSecretValues\.<site>/);
+    assert.ok(!message.includes(PASSWORD));
+  });
+
   it("stops the program with the same message and no value, before any resource", async () => {
     const run = await runProgram(input(baseConfig({ secretValue: LDAP }), { secretKeys: ["standbyServiceAccountJwk", "secretValue"] }));
     assert.deepEqual(run.registrations, []);
