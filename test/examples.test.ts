@@ -131,7 +131,7 @@ function setPath(obj: Record<string, Yaml>, path: string[], value: Yaml): void {
   if (rest.length === 0) { obj[head!] = value; return; }
   const next = obj[head!];
   const child = isObj(next) ? next : (obj[head!] = {});
-  setPath(child as Record<string, Yaml>, rest, value);
+  setPath(child, rest, value);
 }
 
 /** The `tsb-ha:` config of a stack file as the program receives it, and its secret keys. */
