@@ -78,14 +78,15 @@ interface Leaf {
   value: unknown;
 }
 
-/** Every leaf of a values tree; an empty map or list is a leaf of its own. */
+/** Every leaf of a values tree; an empty map or list is a leaf of its own (an empty root too: it touches nothing). */
 function leaves(v: unknown, at: Seg[] = []): Leaf[] {
   if (isValues(v) && Object.keys(v).length > 0) return Object.entries(v).flatMap(([k, x]) => leaves(x, [...at, k]));
   if (Array.isArray(v) && v.length > 0) return v.flatMap((x, i) => leaves(x, [...at, i]));
-  return at.length === 0 ? [] : [{ at, value: v }];
+  return [{ at, value: v }];
 }
 
-const isPrefix = (a: readonly Seg[], b: readonly Seg[]): boolean => a.length <= b.length && a.every((s, i) => s === b[i]);
+/** `a` is `b` or an ancestor of it (no segment is ever undefined, so a longer `a` fails on its own). */
+const isPrefix = (a: readonly Seg[], b: readonly Seg[]): boolean => a.every((s, i) => s === b[i]);
 
 /**
  * Where a leaf acts in the map tree: a leaf inside a list acts on the whole list (Helm replaces lists),
@@ -93,10 +94,10 @@ const isPrefix = (a: readonly Seg[], b: readonly Seg[]): boolean => a.length <= 
  */
 function reach(leaf: Leaf): { at: Seg[]; replacesBelow: boolean } {
   const i = leaf.at.findIndex((s) => typeof s === "number");
-  if (i >= 0) return { at: leaf.at.slice(0, i), replacesBelow: true };
-  // An empty map merges to nothing; anything else set above a path replaces the map that holds it.
-  const emptyMap = isValues(leaf.value) && Object.keys(leaf.value).length === 0;
-  return { at: leaf.at, replacesBelow: !emptyMap };
+  if (i !== -1) return { at: leaf.at.slice(0, i), replacesBelow: true };
+  // A leaf that is a map is an empty one, which merges to nothing; anything else set above a path
+  // replaces the map that holds it.
+  return { at: leaf.at, replacesBelow: !isValues(leaf.value) };
 }
 
 /** A leaf touches a path when it sets it, sets something under it, or replaces a map above it. */
@@ -149,10 +150,17 @@ export function valuesRefusal(source: ValuesSource): ConfigError | undefined {
  * guess), with the paths and never a value.
  */
 export function overlapRefusal(plain: ValuesSource, secret: ValuesSource): ConfigError | undefined {
-  const a = leaves(plain.values).map(reach);
-  const b = leaves(secret.values).map(reach);
+  // An empty map sets nothing, so it meets nothing.
+  const a = leaves(plain.values).map(reach).filter((r) => r.replacesBelow);
+  const b = leaves(secret.values).map(reach).filter((r) => r.replacesBelow);
   const both = new Set<string>();
-  for (const x of a) for (const y of b) if (isPrefix(x.at, y.at) || isPrefix(y.at, x.at)) both.add(showPath(x.at.length >= y.at.length ? x.at : y.at));
+  for (const x of a) {
+    for (const y of b) {
+      // Two paths meet when one is the other or under it; the message names the longer.
+      const longer = isPrefix(x.at, y.at) ? y.at : isPrefix(y.at, x.at) ? x.at : undefined;
+      if (longer) both.add(showPath(longer));
+    }
+  }
   if (both.size === 0) return undefined;
   return new ConfigError(secret.key, SECRET_SHOWN, `sets ${[...both].sort().join(", ")}, which ${NAMESPACE}:${plain.key} sets too. ` +
     `Allowed: each path in one of them (credentials in ${secret.key}). Fix: remove it from one of them`);

@@ -26,22 +26,21 @@ export function isSecretKey(key: string, secretKeys: ReadonlySet<string>): boole
 }
 
 /** The scalar leaves of a config value (objects arrive as JSON, chart values may be YAML text), but those at `plain` paths. */
-function scalarLeaves(text: string, plain: readonly string[] = []): string[] {
+function scalarLeaves(text: string, plain?: readonly string[]): string[] {
   let parsed: unknown;
   try {
     parsed = yaml.load(text, { schema: yaml.JSON_SCHEMA });
   } catch {
-    return [];
+    parsed = undefined; // not YAML: only its whole text is searched
   }
-  const out: string[] = [];
-  const walk = (v: unknown, at: string): void => {
-    if (plain.includes(at)) return;
-    if (typeof v === "string" || typeof v === "number") out.push(String(v));
-    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
-    else if (typeof v === "object" && v !== null) Object.entries(v).forEach(([k, x]) => walk(x, at === "" ? k : `${at}.${k}`));
+  const walk = (v: unknown, at: string): string[] => {
+    if (plain?.includes(at)) return [];
+    if (typeof v === "string" || typeof v === "number") return [String(v)];
+    if (Array.isArray(v)) return v.flatMap((x, i) => walk(x, `${at}[${i}]`));
+    // A map; a boolean or null has no entries.
+    return Object.entries(v ?? {}).flatMap(([k, x]) => walk(x, at === "" ? k : `${at}.${k}`));
   };
-  walk(parsed, "");
-  return out;
+  return walk(parsed, "");
 }
 
 /**
@@ -63,7 +62,7 @@ export function redact(text: string, secrets: SecretConfig, aboutKey?: string): 
   const tokens = new Set<string>();
   for (const key of secrets.secretKeys) {
     const value = secrets.raw[key];
-    if (value === undefined || value === "") continue;
+    if (value === undefined) continue;
     for (const leaf of [value, ...scalarLeaves(value, secrets.plainPaths?.[key])]) {
       for (const form of [leaf, JSON.stringify(leaf).slice(1, -1)]) {
         if (form.length >= MIN_FRAGMENT) fragments.add(form);
@@ -87,7 +86,7 @@ export function withoutSecrets<E>(e: E, secrets: SecretConfig): E | ConfigError 
   const own = isSecretKey(e.key, secrets.secretKeys);
   const value = e.value === undefined ? undefined : describe(e.value);
   // A value that is only a part of the key's own name (`kubeconfigs.mp9 = "mp9"`) tells nothing more.
-  const named = typeof e.value === "string" && e.key.split(/[.[\]]/).includes(e.value);
+  const named = (e.key.split(/[.[\]]/) as unknown[]).includes(e.value);
   const hide = value !== undefined && ((own && !isPlaceholder(e.value) && !named) || redact(value, secrets) !== value);
   return new ConfigError(e.key, hide ? SECRET_SHOWN : e.value, redact(e.problem, secrets, topKey(e.key)));
 }

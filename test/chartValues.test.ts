@@ -29,18 +29,34 @@ const LDAP = {
 };
 
 describe("valuesRefusal: a path the program owns", () => {
-  const owners: Record<string, string> = {
-    "spec.highAvailability": "activeSite (and sites.<s>.state)", "image.registry": "tsb.registry", "image.tag": "tsb.version", "spec.hub": "tsb.registry",
-    "spec.organization": "tsb.organization", "spec.components.frontEnvoy.port": "tsb.frontEnvoyPort",
-  };
-  for (const owned of OWNED_PATHS) {
-    it(`refuses ${owned.path} by name, with what owns it and the fix`, () => {
-      const m = message(valuesRefusal(plain(at(owned.path, "x"))));
-      assert.ok(m.startsWith(`tsb-ha:values.${owned.path} = "x" sets ${owned.path}, which the program owns (from ${owned.owner}). `), m);
-      assert.ok(m.includes(`Fix: remove it (pulumi config rm --path 'tsb-ha:values.${owned.path}')`), m);
-      const instead = owners[owned.path];
-      if (instead) assert.ok(m.endsWith(`, and set tsb-ha:${instead} instead`), m);
-      else assert.ok(m.endsWith("; the program sets it"), m);
+  // [path, what owns it, the key to set instead]
+  const OWNED: Array<[string, string, string | undefined]> = [
+    ["spec.highAvailability", "each site's role", "activeSite (and sites.<s>.state)"],
+    ["image.registry", "tsb.registry", "tsb.registry"],
+    ["image.tag", "tsb.version", "tsb.version"],
+    ["spec.hub", "tsb.registry", "tsb.registry"],
+    ["spec.organization", "tsb.organization", "tsb.organization"],
+    ["spec.components.frontEnvoy.port", "tsb.frontEnvoyPort", "tsb.frontEnvoyPort"],
+    ["secrets.keep", "the program (always true: chart-made secrets such as iam-signing-key outlive an uninstall)", undefined],
+    ["secrets.tsb.cert", "the set's PKI (each site's front-envoy leaf)", undefined],
+    ["secrets.tsb.key", "the set's PKI (each site's front-envoy leaf)", undefined],
+    ["secrets.tsb.adminPassword", "the program (the stack output adminPassword; an adopted MP keeps the one in adoptedValues)", undefined],
+    ["secrets.xcp.autoGenerateCerts", "the program (always false: the set's PKI issues the XCP leaves)", undefined],
+    ["secrets.xcp.central", "the set's PKI (each site's XCP central leaf)", undefined],
+    ["secrets.xcp.rootca", "the set's root CA (or adoptedCa)", undefined],
+    ["secrets.xcp.rootcakey", "the set's root CA, whose key never goes to a cluster", undefined],
+  ];
+
+  it("are the values that make the set a set (design.md, \"Chart values\")", () => {
+    assert.deepEqual(OWNED_PATHS.map((o) => o.path), OWNED.map(([p]) => p));
+  });
+
+  for (const [path, owner, instead] of OWNED) {
+    it(`refuses ${path} by name, with what owns it and the fix`, () => {
+      const m = message(valuesRefusal(plain(at(path, "x"))));
+      assert.ok(m.startsWith(`tsb-ha:values.${path} = "x" sets ${path}, which the program owns (from ${owner}). Allowed: any path the program does not own. `), m);
+      assert.ok(m.includes(`Fix: remove it (pulumi config rm --path 'tsb-ha:values.${path}')`), m);
+      assert.ok(m.endsWith(instead ? `, and set tsb-ha:${instead} instead` : "; the program sets it"), m);
     });
   }
 
@@ -78,6 +94,7 @@ describe("valuesRefusal: a path the program owns", () => {
     assert.equal(valuesRefusal(plain(LDAP)), undefined);
     assert.equal(valuesRefusal(secret({ secrets: { ldap: { binddn: "cn=svc", bindpassword: "pw" }, elasticsearch: { username: "tsb", password: "pw" }, postgres: { password: "pw" } }, operator: { pullSecret: "{}" } })), undefined);
     assert.equal(valuesRefusal(plain({ secrets: {} })), undefined, "an empty map sets nothing");
+    assert.equal(valuesRefusal(plain({})), undefined);
   });
 });
 
@@ -111,9 +128,13 @@ describe("overlapRefusal", () => {
     assert.match(m, /sets spec\.a\.b, spec\.a\.c, z, which/);
     const list = message(overlapRefusal(plain({ l: [1, 2] }), secret({ l: [3] })));
     assert.match(list, /sets l, which/);
+    assert.match(message(overlapRefusal(plain({ spec: { a: null } }), secret({ spec: { a: { b: { c: 1 } } } }))), /sets spec\.a\.b\.c, which/, "the longer path, the secret's");
+    assert.match(message(overlapRefusal(plain({ z: 1, a: 1 }), secret({ z: 2, a: 2 }))), /sets a, z, which/, "sorted");
   });
 
-  it("passes values that do not meet", () => {
+  it("passes values that do not meet, an empty map included", () => {
+    assert.equal(overlapRefusal(plain({ spec: { a: {} } }), secret({ spec: { a: { b: 1 } } })), undefined);
+    assert.equal(overlapRefusal(plain({ spec: { a: { b: 1 } } }), secret({ spec: { a: {} } })), undefined);
     assert.equal(overlapRefusal(plain(LDAP), secret({ secrets: { ldap: { bindpassword: "x" } }, spec: { telemetryStore: { elastic: { protocol: "https" } } } })), undefined);
   });
 });
@@ -122,6 +143,7 @@ describe("parseValues", () => {
   it("reads an object (JSON, as Pulumi hands a map over) and YAML text", () => {
     assert.deepEqual(parseValues("values", JSON.stringify(LDAP), false), LDAP);
     assert.deepEqual(parseValues("values", "spec:\n  telemetryStore:\n    elastic:\n      host: es\n      port: 9200\n", false), { spec: { telemetryStore: { elastic: { host: "es", port: 9200 } } } });
+    assert.deepEqual(parseValues("values", "a: 2024-01-01\nb: ~\n", false), { a: "2024-01-01", b: null }, "JSON's types only: a date stays text, as in the stack file");
   });
 
   it("refuses text that is no map, showing it only when it is not a secret", () => {

@@ -27,8 +27,8 @@ describe("redact", () => {
     const s = secrets({ secretValues: JSON.stringify({ secrets: { ldap: { bindpassword: "pw-12345", binddn: "cn=svc" }, x: { n: 4711, b: true } } }) });
     assert.equal(MIN_FRAGMENT, 4);
     assert.equal(redact("a pw-12345 b cn=svc c 4711 d true e", s), "a [secret] b [secret] c [secret] d true e");
-    const whole = secrets({ k: "pw-12345-and-more" });
-    assert.equal(redact("x pw-12345-and-more y", whole), "x [secret] y", "the longer text goes as one");
+    const inside = secrets({ k: JSON.stringify({ b: "long", a: "secret-long-value" }) });
+    assert.equal(redact("x secret-long-value y", inside), "x [secret] y", "the longer text goes as one, not around a shorter leaf in it");
     assert.equal(redact("x pw-1 y", secrets({ k: "pw-1" })), "x [secret] y");
     assert.equal(redact("x abc y", secrets({ k: "abc" })), "x abc y", "a short secret is not searched in a text about other keys");
   });
@@ -36,6 +36,11 @@ describe("redact", () => {
   it("also finds a leaf as JSON would escape it (a PEM's newlines)", () => {
     const s = secrets({ adoptedCa: JSON.stringify({ keyPem: "-----BEGIN KEY-----\nAAAA\n-----END KEY-----" }) });
     assert.equal(redact(String.raw`x "-----BEGIN KEY-----\nAAAA\n-----END KEY-----" y`, s), `x "[secret]" y`);
+  });
+
+  it("reads YAML with JSON's types only (a date stays the text it was), and a null or a boolean is no leaf", () => {
+    assert.equal(redact("x 2024-01-01 y", secrets({ k: "a: 2024-01-01\nb: ~\nc: true\n" })), "x [secret] y");
+    assert.equal(redact("x null true y", secrets({ k: JSON.stringify({ a: null, b: true, c: [null] }) })), "x null true y");
   });
 
   it("reads YAML text and leaves plain paths alone", () => {
@@ -58,6 +63,7 @@ describe("redact", () => {
     assert.equal(redact("tsb-ha:dns.ttl is 60: up to 60 s, not 600 or 1.60 or 60-x or x60 or /60", s), "tsb-ha:dns.ttl is [secret]: up to [secret] s, not 600 or 1.60 or 60-x or x60 or /60");
     assert.equal(redact("tsb-ha:dns.zoneId Z1.", s), "tsb-ha:dns.zoneId [secret].");
     assert.equal(redact("tsb-ha:dnsx 60", s), "tsb-ha:dnsx 60", "another key that starts alike");
+    assert.equal(redact("tsb-ha:dns ( ) c", s), "tsb-ha:dns ( ) c", "a blank value is no token");
     assert.equal(redact("tsb-ha:dns-x 60", s), "tsb-ha:dns-x 60");
     assert.equal(redact("ttl 60", s), "ttl 60", "a text about no secret key keeps short words");
     assert.equal(redact("ttl 60", s, "dns"), "ttl [secret]", "or about the key named by the caller");
@@ -84,6 +90,9 @@ describe("withoutSecrets", () => {
     assert.equal(withoutSecrets(new ConfigError("dns.x", undefined, "is required"), s).message, "tsb-ha:dns.x (not set) is required");
     assert.equal(withoutSecrets(new ConfigError("dns.x", "(shown)", "p"), s).message, 'tsb-ha:dns.x = "[secret]" p', "only the code's own placeholders");
     assert.equal(withoutSecrets(new ConfigError("dns.x", "x[set]", "p"), s).message, 'tsb-ha:dns.x = "[secret]" p');
+    assert.equal(withoutSecrets(new ConfigError("dns.x", "(not shown)bad", "p"), s).message, 'tsb-ha:dns.x = "[secret]" p');
+    assert.equal(withoutSecrets(new ConfigError("dns.x", ["[set]"], "p"), s).message, 'tsb-ha:dns.x = "[secret]" p', "a list is no placeholder");
+    assert.equal(withoutSecrets(new ConfigError("dns.60", 60, "p"), s).message, 'tsb-ha:dns.60 = "[secret]" p', "a number is no part of the key's name");
   });
 
   it("hides a plain key's value that holds a secret, and removes secrets from the text", () => {
