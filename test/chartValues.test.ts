@@ -188,6 +188,11 @@ describe("parseValuesSources", () => {
     assert.equal(parseValuesSources(raw({ values: LDAP }), new Set(["values"]), sites())[0]!.secret, true);
   });
 
+  it("refuses secretValues that is no map without showing it", () => {
+    const m = message(catchIt(() => parseValuesSources(raw({ secretValues: "bindpassword=pw-xyz" }), new Set(["secretValues"]), sites())));
+    assert.ok(m.startsWith("tsb-ha:secretValues = \"[secret]\" is not a map"), m);
+  });
+
   it("refuses secretValues and siteSecretValues in plain text, without their value", () => {
     assert.match(message(catchIt(() => parseValuesSources(raw({ secretValues: { secrets: { ldap: { bindpassword: "pw-xyz" } } } }), new Set(), sites()))),
       /^tsb-ha:secretValues = "\(not shown\)" is stored in plain text\. Allowed: a secret\. Fix: pulumi config rm tsb-ha:secretValues, then pulumi config set --secret --path 'tsb-ha:secretValues\.<path>' <value>$/);
