@@ -8,8 +8,8 @@ import { EngineDrivenResource } from "./harness/dynamicProvider";
 import { FakeTsbApi, makePki, type TestPki } from "./harness/fakeTsbApi";
 import { standbyServiceAccountProvider } from "../components/standbyServiceAccount";
 import {
-  decideAccountAction, hasGrant, privateKeyFromAnswer, serviceAccountFqn, STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE,
-  withGrant, withoutGrant,
+  decideAccountAction, grantRefused, hasGrant, manualAccountSteps, pathNotServed, privateKeyFromAnswer, serviceAccountFqn, STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE,
+  withGrant, withoutGrant, type ManualAccountCase,
 } from "../lib/standbyAccount";
 
 const FQDN = "mp1.tsb.example.test";
@@ -50,6 +50,41 @@ describe("standby account decisions (pure)", () => {
       assert.equal(r.keyId, "kid-9");
       assert.deepEqual(JSON.parse(r.jwk), { ...jwk, kid: "kid-9" });
     }
+  });
+
+  it("a path TSB does not serve (404, 405, 501) or a refused grant (also 400) is not retried with another guess", () => {
+    assert.deepEqual([400, 401, 403, 404, 405, 409, 412, 500, 501, 503].filter(pathNotServed), [404, 405, 501]);
+    assert.deepEqual([200, 400, 401, 403, 404, 405, 409, 412, 500, 501, 503].filter(grantRefused), [400, 404, 405, 501]);
+  });
+
+  it("stops with the seed's manual commands and the config key, for what the person finds in TSB", () => {
+    const c = (account: ManualAccountCase["account"]): string => manualAccountSteps({
+      site: "mp1", organization: "acme", accountName: "tsb-standby-sa", role: "rbac/reader", answer: "POST https://mp1:443/x:generatekey answered 404: no route", account,
+    });
+    const seedCreate = "  tctl sa create tsb-standby-sa | base64 -w0 > tsb-standby-sa-b64e";
+    const seedGrant = `  tctl get ab organizations/acme -o yaml | yq '.spec.allow += [{"role":"rbac/reader","subjects":[{"serviceAccount":"organizations/acme/serviceaccounts/tsb-standby-sa"}]}]' | tctl apply -f -`;
+    const config = `  pulumi config set --secret tsb-ha:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`;
+    const first = "site mp1: POST https://mp1:443/x:generatekey answered 404: no route.";
+    const cases: Array<[ManualAccountCase["account"], string]> = [
+      ["none", "Nothing was made in TSB."],
+      ["removed", "This run had made organizations/acme/serviceaccounts/tsb-standby-sa; it was deleted again, so the commands below start clean."],
+      ["existed", "organizations/acme/serviceaccounts/tsb-standby-sa already exists and this stack holds none of its keys: if you made it with tctl and kept tsb-standby-sa-b64e, skip the first command; otherwise delete the account in TSB first."],
+      ["left", "This run made organizations/acme/serviceaccounts/tsb-standby-sa and could not delete it again: delete it in TSB before the first command."],
+    ];
+    for (const [account, found] of cases) {
+      const lines = c(account).split("\n");
+      assert.equal(lines[0], first);
+      assert.equal(lines[1], `TSB's HTTP paths for a new service-account key and for the organisation's access policy are not public, so the program does not try another one. ${found}`);
+      assert.equal(lines[2], "Make the account by hand on mp1, as the seed does (active step 5; role rbac/reader from tsb.standbyRole):");
+      assert.deepEqual(lines.slice(3), [seedCreate, seedGrant, "then give the stack its key (with it in config the program makes no account) and run pulumi up again:", config,
+        "If TSB refused the role, check the roles it has (tctl get ab organizations/<org> -o yaml) and set tsb.standbyRole, or grant another by hand. docs/tsb-api.md, \"Making the account by hand\"."]);
+    }
+    const held = c("held").split("\n");
+    assert.equal(held[0], first);
+    assert.equal(held[1], "The stack holds a key of organizations/acme/serviceaccounts/tsb-standby-sa; only its grant is missing, and the program does not try another path. Grant it by hand on mp1, as the seed does (active step 5), then run pulumi up again:");
+    assert.equal(held[2], seedGrant);
+    assert.equal(held.length, 4, "no tctl sa create: the stack holds the key");
+    assert.ok(!c("held").includes("standbyServiceAccountJwk"));
   });
 
   it("refuses an answer without a usable private key, without echoing key material", () => {
@@ -172,6 +207,67 @@ describe("StandbyServiceAccount through the engine's provider process", () => {
     assert.equal(api.hasGrant(STANDBY_ACCOUNT_ROLE, SA), true);
     assert.match(String(state["note"]), /generated key/);
     assert.equal(state["privateKeyJwk"], api.issuedKeys.get(String(state["keyId"])));
+  });
+
+  it("a TSB without the guessed new-key path: stops with the seed's commands, tries no other path, leaves the tctl account as it is", async () => {
+    const tctlKey = api.addAccountMadeElsewhere(STANDBY_ACCOUNT_NAME);
+    for (const status of [404, 405, 501]) {
+      api.inject({ method: "POST", pathIncludes: ":generatekey", times: 1, action: { status, body: { code: 12, message: "Not Implemented" } } });
+      const before = api.requests.length;
+      await assert.rejects(fresh().create(inputs()), (e: Error) => {
+        assert.match(e.message, new RegExp(`^site mp1: POST https://${FQDN}:${api.port}/v2/organizations/tetrate/serviceaccounts/tsb-standby-sa:generatekey answered ${status}: `));
+        assert.match(e.message, /already exists and this stack holds none of its keys/);
+        assert.match(e.message, /\n {2}tctl sa create tsb-standby-sa \| base64 -w0 > tsb-standby-sa-b64e\n {2}tctl get ab organizations\/tetrate -o yaml \| yq/);
+        assert.match(e.message, /pulumi config set --secret tsb-ha:standbyServiceAccountJwk/);
+        assertNoSecrets(e.message);
+        return true;
+      });
+      const posts = api.requests.slice(before).filter((q) => q.method !== "GET").map((q) => `${q.method} ${q.path}`);
+      assert.deepEqual(posts, [`POST /v2/organizations/${ORG}/serviceaccounts/${STANDBY_ACCOUNT_NAME}:generatekey`], `${status}: one try of the guessed path, no other`);
+    }
+    assert.deepEqual(api.accounts.get(STANDBY_ACCOUNT_NAME)?.keys.map((k) => k.id), [tctlKey]);
+    assert.equal(api.hasGrant(STANDBY_ACCOUNT_ROLE, SA), false);
+  });
+
+  it("a TSB without the policy path: stops before making the account, with the seed's commands", async () => {
+    api.inject({ method: "GET", pathIncludes: "/policy", times: 1, action: { status: 405, body: { code: 12, message: "Method Not Allowed" } } });
+    await assert.rejects(fresh().create(inputs()), (e: Error) => {
+      assert.match(e.message, /GET https:\/\/.*\/v2\/organizations\/tetrate\/policy answered 405: .*\nTSB's HTTP paths .* Nothing was made in TSB\./);
+      assert.match(e.message, /tctl sa create tsb-standby-sa/);
+      return true;
+    });
+    assert.equal(api.accounts.size, 0, "no account whose key nobody holds");
+    assert.equal(api.requests.filter((q) => q.method !== "GET").length, 0);
+  });
+
+  it("a refused grant (the role does not exist): the account this run made is deleted again, and the message says so", async () => {
+    api.inject({ method: "PUT", pathIncludes: "/policy", times: 1, action: { status: 400, body: { code: 3, message: "role rbac/org-reader not found" } } });
+    await assert.rejects(fresh().create(inputs()), (e: Error) => {
+      assert.match(e.message, /PUT .*\/policy answered 400: .*role rbac\/org-reader not found/);
+      assert.match(e.message, /it was deleted again, so the commands below start clean/);
+      assert.match(e.message, /set tsb\.standbyRole/);
+      assertNoSecrets(e.message);
+      return true;
+    });
+    assert.equal(api.accounts.has(STANDBY_ACCOUNT_NAME), false);
+    assert.ok(api.requests.some((q) => q.method === "DELETE" && q.path.endsWith(`/serviceaccounts/${STANDBY_ACCOUNT_NAME}`)));
+
+    api.inject({ method: "PUT", pathIncludes: "/policy", times: 1, action: { status: 404, body: { code: 5, message: "not found" } } });
+    api.inject({ method: "DELETE", pathIncludes: "/serviceaccounts/", times: 1, action: { status: 403, body: { code: 7, message: "denied" } } });
+    await assert.rejects(fresh().create(inputs()), /could not delete it again: delete it in TSB before the first command/);
+  });
+
+  it("a refused grant on a role change: the stack keeps its key; only the grant command is given", async () => {
+    const r = fresh();
+    await r.create(inputs());
+    api.inject({ method: "PUT", pathIncludes: "/policy", times: 1, action: { status: 400, body: { code: 3, message: "role rbac/nope not found" } } });
+    await assert.rejects(r.up(inputs({ role: "rbac/nope" })), (e: Error) => {
+      assert.match(e.message, /only its grant is missing/);
+      assert.match(e.message, /yq '\.spec\.allow \+= \[\{"role":"rbac\/nope"/);
+      assert.doesNotMatch(e.message, /tctl sa create/);
+      return true;
+    });
+    assert.ok(api.accounts.has(STANDBY_ACCOUNT_NAME), "the account the stack holds a key of stays");
   });
 
   it("401 names user admin and the stack's adminPassword, never the password", async () => {
