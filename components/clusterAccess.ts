@@ -6,6 +6,7 @@ import type { SiteConfig } from "../lib/config";
 import type { SetPlan } from "../lib/topology";
 import { JWKS_SECRET, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
 import { jwksProblem, keyProblem } from "../lib/preflight";
+import { PREFLIGHT_JWKS_WAIT_SECONDS } from "../lib/operatorSecret";
 import { OperatorSecretWait } from "./operatorSecretWait";
 import { isInlineKubeconfig } from "../lib/kubeAccess";
 import { providerName, secretReadName } from "../lib/resourceNames";
@@ -55,9 +56,6 @@ export function readSecretData(site: string, name: string, provider: k8s.Provide
   const secret = k8s.core.v1.Secret.get(secretReadName(site, name), made ? made.ref : `${TSB_NAMESPACE}/${name}`, { provider, ...(made ? { dependsOn: [made] } : {}) });
   return pulumi.secret(pulumi.all([secret.data, secret.type]).apply(([data, type]) => ({ data: data ?? {}, type: type ?? "Opaque" })));
 }
-
-/** How long the preflight waits for the new active's `tsb-iam-jwks` (docs/failover.md, "Preflight failed"). */
-export const PREFLIGHT_JWKS_WAIT_SECONDS = 60;
 
 /**
  * Resolves to "ok" when there is no failover or its preflight passed; rejects with the reason
