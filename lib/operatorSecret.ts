@@ -22,7 +22,7 @@ export interface SecretSighting {
 /** What one GET of Secret `ref` (`namespace/name`) found: the API's object, or undefined for a 404. */
 export function sightSecret(secret: unknown, ref: string): SecretSighting {
   if (secret === undefined || secret === null) return { made: false, seen: `Secret ${ref} does not exist yet`, dataKeys: [] };
-  const data = typeof secret === "object" && !Array.isArray(secret) ? (secret as Record<string, unknown>)["data"] : undefined;
+  const data = (secret as Record<string, unknown>)["data"];
   const dataKeys = typeof data === "object" && data !== null && !Array.isArray(data) ? Object.keys(data).sort() : [];
   if (dataKeys.length === 0) return { made: false, seen: `Secret ${ref} exists but has no data yet`, dataKeys };
   return { made: true, seen: `Secret ${ref} exists (data: ${dataKeys.join(", ")})`, dataKeys };
@@ -51,9 +51,8 @@ export function secretWaitTimeoutMessage(f: SecretWaitFailure): string {
   const head = `site ${f.site}: Secret ${ref} was not made within ${f.timeoutSeconds} s (${f.polls} reads). Last seen: ${f.lastSeen}.`;
   const operator = `Check TSB's operator on ${f.site}: ${kubectl} logs -l name=tsb-operator --tail=100; ${kubectl} get managementplane managementplane -o yaml (status); ${kubectl} get secret ${f.secret}.`;
   if (f.secret === JWKS_SECRET) {
-    const [from, to] = f.promotion.split("->");
     return [
-      `Failover ${from ?? "?"} -> ${to ?? f.site} refused: ${head} Nothing was fenced.`,
+      `Failover ${f.promotion.replace("->", " -> ")} refused: ${head} Nothing was fenced.`,
       `The standby's operator generates it from ${SIGNING_KEY_SECRET} (seed, "Import the Secrets"). ${operator}`,
       "Run pulumi up again once it exists (npm run readiness -- --target " + f.site + " checks it).",
     ].join("\n");

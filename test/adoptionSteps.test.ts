@@ -31,6 +31,17 @@ describe("describeAdoption", () => {
     assert.match(next!, /set tsb-ha:sites\.mp1\.adopt\.step activate .*after mp1\.acme\.example\.com resolves/);
   });
 
+  it("says what it does not know instead of guessing: a site or adoption missing from the config", () => {
+    const noSite = { ...cfg("key"), sites: [] };
+    const [what, , , next] = describeAdoption(plan("import"), noSite);
+    assert.match(what!, /the floating record tsb\.acme\.example\.com \(\?\) as it is live/);
+    assert.match(next!, /activate \(one update\), after the new permanent name resolves/);
+    assert.match(describeAdoption(plan("activate"), noSite)[0]!, /once mp1 serves, the floating record tsb\.acme\.example\.com \(\?\) becomes/);
+    const noAdoption = cfg("key");
+    delete noAdoption.adoption;
+    assert.match(describeAdoption(plan("import"), noAdoption)[3]!, /adoptionTrustBundle/, "no CA key known: the bundle route");
+  });
+
   it("without the CA key, the next step is the trust bundle roll-out", () => {
     const next = describeAdoption(plan("import"), cfg(undefined))[3]!;
     assert.match(next, /adoptionTrustBundle .*trustBundleRolledOut true and tsb-ha:sites\.mp1\.adopt\.step activate/);
