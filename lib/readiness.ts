@@ -302,10 +302,8 @@ export function versionAtLeast(version: string, min: string): boolean | undefine
 export const REQUIRE_ESM_NODE = ["20.19.0", "22.12.0"] as const;
 
 export function nodeRunsDynamicProviders(version: string): boolean {
-  const major = Number(/^v?(\d+)\./.exec(version.trim())?.[1]);
-  if (major === 20) return versionAtLeast(version, REQUIRE_ESM_NODE[0]) === true;
-  if (major === 21) return false;
-  return versionAtLeast(version, REQUIRE_ESM_NODE[1]) === true;
+  const [in20, from22] = REQUIRE_ESM_NODE;
+  return versionAtLeast(version, from22) === true || (versionAtLeast(version, in20) === true && versionAtLeast(version, "21.0.0") === false);
 }
 
 /**

@@ -200,7 +200,15 @@ describe("readiness: decisions over recorded evidence", () => {
     const e = ready();
     delete e.tooling.nodeVersion;
     onlyProblems(e, "could-not-check", /^Node\.js >= 20\.19\.0/);
-    assert.equal(nodeRunsDynamicProviders("not a version"), false);
+    const unknown = targetReadiness(e).checks.find((c) => c.name.startsWith("Node.js"))!;
+    assert.deepEqual([unknown.area, unknown.reason], ["tooling", "the Node.js version was not reported"]);
+    for (const v of ["20.18.0", "20.19.0"]) {
+      const x = ready();
+      x.tooling.nodeVersion = v;
+      assert.equal(targetReadiness(x).checks.find((c) => c.name.startsWith("Node.js"))!.area, "tooling", v);
+    }
+    for (const v of ["not a version", "21.0.0", "v21.99.0", "20.18.99", "22.11.9"]) assert.equal(nodeRunsDynamicProviders(v), false, v);
+    for (const v of ["20.19.0", "v20.99.1", "22.12.0", "23.0.0"]) assert.equal(nodeRunsDynamicProviders(v), true, v);
   });
 
   it("a failover's config: activeSite = target and the old active fenced passes the program's guards", () => {
