@@ -155,6 +155,11 @@ describe("cluster waits through the engine's provider process", { concurrency: t
     });
   });
 
+});
+
+// After the block above, not beside it: each test here serializes a provider, which stalls this
+// process (and so the stand-in API server) for a second, and the timing tests above read with 1 s bounds.
+describe("cluster waits: refused credentials and the operator's Secrets", () => {
   const keyInputs = (api: FakeKubeApi, over: Partial<SecretWaitInputs> = {}): SecretWaitInputs => ({
     site: "mp1", ...access(api), namespace: "tsb", secret: "iam-signing-key", promotion: "install", timeoutSeconds: 25, pollSeconds: 0.3, requestTimeoutSeconds: 5, ...over,
   });
