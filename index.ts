@@ -27,6 +27,7 @@ import type { StandbyFollow } from "./components/standbyFollow";
 import { FrontEnvoyAddress } from "./components/frontEnvoyAddress";
 import { StandbyServiceAccount } from "./components/standbyServiceAccount";
 import { failoverPreflight, kubeAccessOf, readSecretData, siteProvider } from "./components/clusterAccess";
+import { OperatorSecretWait } from "./components/operatorSecretWait";
 import { logStep } from "./components/progress";
 import { runAdoptionPreflight } from "./components/adoptionPreflight";
 
@@ -68,7 +69,7 @@ async function main() {
   const activeKey = plan.active.copies || plan.failover
     ? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name))
     : undefined;
-  const preflight = failoverPreflight(plan, activeKey, provider);
+  const preflight = failoverPreflight(plan, activeKey, provider, access);
 
   // 1. Fence every fenced site that is reachable.
   const fences = plan.sites
@@ -133,11 +134,16 @@ async function main() {
   if (account) void account.note.apply((n) => n && pulumi.log.info(`standby service account: ${n}`));
   const jwk = cfg.standbyServiceAccountJwk ? pulumi.secret(cfg.standbyServiceAccountJwk) : account?.privateKeyJwk;
 
-  // Read only when another site holds a copy (a first install reads after the release, whose chart
-  // makes the key). Copies wait for the preflight too: a refused failover must not rewrite mp3's key.
+  // Read only when another site holds a copy. The active's own key is made by TSB's operator after helm
+  // returned (a first install has none yet): it is read once the active serves and a bounded wait has
+  // seen it. Copies wait for the preflight too: a refused failover must not rewrite mp3's key.
   const copyHolders = plan.sites.filter((s) => s.managed && s.copies && s.role !== "active");
+  const keyMade = () => new OperatorSecretWait({
+    site: plan.active.name, secret: SIGNING_KEY_SECRET, promotion: plan.active.promotion ?? "install",
+    access: access(plan.active.name), timeoutSeconds: cfg.tsb.readyTimeoutSeconds,
+  }, { dependsOn: activeServes });
   const sourceKey = copyHolders.length === 0 ? undefined
-    : activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), active.release);
+    : activeKey ?? readSecretData(plan.active.name, SIGNING_KEY_SECRET, provider(plan.active.name), keyMade());
   const signingKey = sourceKey && pulumi.all([sourceKey, preflight]).apply(([key]) => key);
 
   // Standbys attach (or re-point) once the active serves; a standby the replication gate found ahead

@@ -29,7 +29,7 @@ export async function runAdoptionPreflight(cfg: SetConfig, adoption: AdoptionPla
     site: site.name,
     expect: {
       release: adoption.release, namespace: adoption.namespace, chartVersion: cfg.tsb.version,
-      organization: cfg.tsb.organization, floatingFqdn: cfg.floatingFqdn,
+      organization: cfg.tsb.organization, floatingFqdn: cfg.floatingFqdn, frontEnvoyPort: cfg.tsb.frontEnvoyPort,
     },
     caCertPem: given.ca.certPem,
   });

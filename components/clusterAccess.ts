@@ -5,7 +5,9 @@ import * as k8s from "@pulumi/kubernetes";
 import type { SiteConfig } from "../lib/config";
 import type { SetPlan } from "../lib/topology";
 import { JWKS_SECRET, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
-import { preflightProblem } from "../lib/preflight";
+import { jwksProblem, keyProblem } from "../lib/preflight";
+import { PREFLIGHT_JWKS_WAIT_SECONDS } from "../lib/operatorSecret";
+import { OperatorSecretWait } from "./operatorSecretWait";
 import { isInlineKubeconfig } from "../lib/kubeAccess";
 import { providerName, secretReadName } from "../lib/resourceNames";
 
@@ -47,31 +49,39 @@ export interface SecretData {
 }
 
 /**
- * Reads Secret `tsb/<name>` on a site. With `after`, the read waits for that release (whose chart or
- * operator makes the secret) and is skipped in a preview that creates the release.
+ * Reads Secret `tsb/<name>` on a site. After `made` (its ID is the wait's `ref`), the read waits until
+ * TSB's operator has made the Secret, and is skipped in a preview that creates the wait.
  */
-export function readSecretData(site: string, name: string, provider: k8s.Provider, after?: k8s.helm.v3.Release): pulumi.Output<SecretData> {
-  const id = after ? after.status.apply((st) => `${st.namespace}/${name}`) : `${TSB_NAMESPACE}/${name}`;
-  const secret = k8s.core.v1.Secret.get(secretReadName(site, name), id, { provider });
+export function readSecretData(site: string, name: string, provider: k8s.Provider, made?: OperatorSecretWait): pulumi.Output<SecretData> {
+  const secret = k8s.core.v1.Secret.get(secretReadName(site, name), made ? made.ref : `${TSB_NAMESPACE}/${name}`, { provider, ...(made ? { dependsOn: [made] } : {}) });
   return pulumi.secret(pulumi.all([secret.data, secret.type]).apply(([data, type]) => ({ data: data ?? {}, type: type ?? "Opaque" })));
 }
 
 /**
  * Resolves to "ok" when there is no failover or its preflight passed; rejects with the reason
- * otherwise. Fences and the promotion carry it, so nothing moves before the check.
+ * otherwise. Fences and the promotion carry it, so nothing moves before the check. The kids are
+ * compared as soon as both keys are read (a preview shows a mismatch); the new active's
+ * `tsb-iam-jwks`, which its operator makes, is read once a bounded wait has seen it.
  */
-export function failoverPreflight(plan: SetPlan, activeKey: pulumi.Output<SecretData> | undefined, provider: (site: string) => k8s.Provider): pulumi.Output<string> {
+export function failoverPreflight(plan: SetPlan, activeKey: pulumi.Output<SecretData> | undefined, provider: (site: string) => k8s.Provider, access: (site: string) => KubeAccessInput): pulumi.Output<string> {
+  // Keyed by the promotion and kept while the promoted site stays active (as its gates are), so a
+  // rerun changes nothing; only the update that fails over reads the JWKS after it.
+  const promotion = plan.active.promotion;
+  const jwksMade = promotion?.includes("->") ? new OperatorSecretWait({
+    site: plan.active.name, secret: JWKS_SECRET, promotion, access: access(plan.active.name), timeoutSeconds: PREFLIGHT_JWKS_WAIT_SECONDS,
+  }) : undefined;
   const failover = plan.failover;
-  if (!failover || !activeKey) return pulumi.output("ok");
-  const fromKey = failover.fromReachable ? readSecretData(failover.from, SIGNING_KEY_SECRET, provider(failover.from)) : pulumi.output(undefined);
-  const jwks = readSecretData(failover.to, JWKS_SECRET, provider(failover.to));
-  return pulumi.all([fromKey, activeKey, jwks]).apply(([from, to, toJwks]) => {
-    const problem = preflightProblem(
-      from ? { site: failover.from, signingKeyData: from.data } : undefined,
-      { site: failover.to, signingKeyData: to.data },
-      toJwks.data,
-    );
+  if (!failover || !activeKey || !jwksMade) return pulumi.output("ok");
+  const refuse = (problem: string | undefined): string => {
     if (problem) throw new pulumi.RunError(`Failover ${failover.from} -> ${failover.to} refused: ${problem}`);
     return "ok";
-  });
+  };
+  const fromKey = failover.fromReachable ? readSecretData(failover.from, SIGNING_KEY_SECRET, provider(failover.from)) : pulumi.output(undefined);
+  const keys = pulumi.all([fromKey, activeKey]).apply(([from, to]) => refuse(keyProblem(
+    from ? { site: failover.from, signingKeyData: from.data } : undefined,
+    { site: failover.to, signingKeyData: to.data },
+  )));
+  const jwks = readSecretData(failover.to, JWKS_SECRET, provider(failover.to), jwksMade);
+  const jwksOk = jwks.apply((j) => refuse(jwksProblem(failover.to, j.data)));
+  return pulumi.all([keys, jwksOk]).apply(() => "ok");
 }

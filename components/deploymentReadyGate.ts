@@ -38,9 +38,8 @@
 // `lost` site must not break a refresh).
 import * as pulumi from "@pulumi/pulumi";
 import { baselineName, readyGateName } from "../lib/resourceNames";
-import type { KubeAccess } from "../lib/kubeAccess";
-import { sleep } from "../lib/kubeAccess";
-import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
+import { plainKubeAccess, sleep } from "../lib/kubeAccess";
+import { kubeGet, kubePaths, pollObject } from "../lib/kubeRead";
 import { baselineOf, describeBaseline, observeDeployment, readyGateDecision, readyGateTimeoutMessage, type DeploymentBaseline, type DeploymentObservation } from "../lib/readyGate";
 import { READY_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
 
@@ -82,10 +81,6 @@ function diffIdentity(olds: Record<string, unknown>, news: Record<string, unknow
   return { changes: SETTINGS.some((k) => olds[k] !== news[k]) };
 }
 
-function accessOf(i: BaselineInputs): KubeAccess {
-  return { ...(i.kubeconfig ? { kubeconfig: i.kubeconfig } : {}), ...(i.context ? { context: i.context } : {}) };
-}
-
 export const tsbBaselineProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: BaselineInputs): Promise<pulumi.dynamic.CreateResult> {
     const path = kubePaths.deployment(inputs.namespace, inputs.deployment);
@@ -93,7 +88,7 @@ export const tsbBaselineProvider: pulumi.dynamic.ResourceProvider = {
     // A few bounded tries: the site was just reachable for the preflight; a blip should not stop the failover.
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const r = await kubeGet(accessOf(inputs), inputs.site, path, inputs.requestTimeoutSeconds * 1000);
+        const r = await kubeGet(plainKubeAccess(inputs), inputs.site, path, inputs.requestTimeoutSeconds * 1000);
         const observed = baselineOf(r.found ? observeDeployment(r.object) : { exists: false });
         return { id: `${inputs.site}:${inputs.promotion}:baseline`, outs: { ...inputs, observed, seen: describeBaseline(observed) } };
       } catch (e) {
@@ -120,35 +115,16 @@ export const tsbBaselineProvider: pulumi.dynamic.ResourceProvider = {
 
 export const tsbReadyGateProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: GateInputs): Promise<pulumi.dynamic.CreateResult> {
-    loadKubeConfig(accessOf(inputs), inputs.site);
-    const started = Date.now();
-    const deadline = started + inputs.timeoutSeconds * 1000;
-    const path = kubePaths.deployment(inputs.namespace, inputs.deployment);
-    let lastSeen = "no answer from the API server yet";
-    let polls = 0;
     // Bounded: one read per pollSeconds until the deadline, each read within the time left.
-    while (Date.now() < deadline) {
-      polls++;
-      const left = deadline - Date.now();
-      try {
-        const r = await kubeGet(accessOf(inputs), inputs.site, path, Math.max(1000, Math.min(inputs.requestTimeoutSeconds * 1000, left)));
-        const observation: DeploymentObservation = r.found ? observeDeployment(r.object) : { exists: false };
-        const decision = readyGateDecision(inputs.baseline, observation);
-        lastSeen = decision.seen;
-        if (decision.pass) {
-          const elapsedSeconds = Math.round((Date.now() - started) / 100) / 10;
-          return { id: `${inputs.site}:${inputs.promotion}:ready`, outs: { ...inputs, seen: decision.seen, observation, elapsedSeconds, polls } };
-        }
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        // Refused credentials do not fix themselves: stop now with the reason.
-        if (e instanceof Error && e.name === "KubeAccessDenied") throw new Error(`site ${inputs.site}: the ready gate cannot read ${inputs.namespace}/${inputs.deployment}: ${message}`);
-        lastSeen = `the last read failed: ${message}`;
-      }
-      const pause = Math.min(inputs.pollSeconds * 1000, deadline - Date.now());
-      if (pause > 0) await sleep(pause);
+    const r = await pollObject(plainKubeAccess(inputs), inputs.site, kubePaths.deployment(inputs.namespace, inputs.deployment), inputs, (object) => {
+      const observation: DeploymentObservation = object === undefined ? { exists: false } : observeDeployment(object);
+      const decision = readyGateDecision(inputs.baseline, observation);
+      return { done: decision.pass, seen: decision.seen, value: observation };
+    }, (message) => `site ${inputs.site}: the ready gate cannot read ${inputs.namespace}/${inputs.deployment}: ${message}`);
+    if (r.done) {
+      return { id: `${inputs.site}:${inputs.promotion}:ready`, outs: { ...inputs, seen: r.seen, observation: r.value, elapsedSeconds: r.elapsedSeconds, polls: r.polls } };
     }
-    throw new Error(readyGateTimeoutMessage({ site: inputs.site, promotion: inputs.promotion, timeoutSeconds: inputs.timeoutSeconds, polls, lastSeen, ...(inputs.context ? { context: inputs.context } : {}) }));
+    throw new Error(readyGateTimeoutMessage({ site: inputs.site, promotion: inputs.promotion, timeoutSeconds: inputs.timeoutSeconds, polls: r.polls, lastSeen: r.lastSeen, ...(inputs.context ? { context: inputs.context } : {}) }));
   },
   diff(_id: string, olds: GateInputs, news: GateInputs): Promise<pulumi.dynamic.DiffResult> {
     // `baseline` is not compared: it changes only with `promotion`, and in a preview it is unknown

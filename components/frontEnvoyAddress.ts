@@ -15,9 +15,8 @@
 // a new site's address (and its record's value) is unknown there.
 import * as pulumi from "@pulumi/pulumi";
 import { envoyAddressName } from "../lib/resourceNames";
-import type { KubeAccess } from "../lib/kubeAccess";
-import { sleep } from "../lib/kubeAccess";
-import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
+import { plainKubeAccess } from "../lib/kubeAccess";
+import { kubeGet, kubePaths, pollObject } from "../lib/kubeRead";
 import { addressTimeoutMessage, frontAddress, type RecordType } from "../lib/frontAddress";
 import { CUT_DEPLOYMENTS, TSB_NAMESPACE } from "../lib/names";
 import { DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, accessInputs, secretKubeconfig, type ClusterAccessArgs } from "./deploymentReadyGate";
@@ -39,36 +38,16 @@ export interface AddressInputs {
 
 const WAIT_INPUTS = ["kubeconfig", "context", "namespace", "service", "timeoutSeconds", "pollSeconds", "requestTimeoutSeconds"] as const;
 
-function accessOf(i: AddressInputs): KubeAccess {
-  return { ...(i.kubeconfig ? { kubeconfig: i.kubeconfig } : {}), ...(i.context ? { context: i.context } : {}) };
-}
-
 async function waitForAddress(inputs: AddressInputs): Promise<Record<string, unknown>> {
-  loadKubeConfig(accessOf(inputs), inputs.site);
-  const started = Date.now();
-  const deadline = started + inputs.timeoutSeconds * 1000;
-  const path = kubePaths.service(inputs.namespace, inputs.service);
   const ref = `${inputs.namespace}/${inputs.service}`;
-  let lastSeen = "no answer from the API server yet";
-  let polls = 0;
-  while (Date.now() < deadline) {
-    polls++;
-    try {
-      const r = await kubeGet(accessOf(inputs), inputs.site, path, Math.max(1000, Math.min(inputs.requestTimeoutSeconds * 1000, deadline - Date.now())));
-      const a = frontAddress(r.found ? r.object : undefined, ref);
-      lastSeen = a.seen;
-      if (a.found) {
-        return { ...inputs, address: a.address, recordType: a.recordType, seen: a.seen, elapsedSeconds: Math.round((Date.now() - started) / 100) / 10, polls };
-      }
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      if (e instanceof Error && e.name === "KubeAccessDenied") throw new Error(`site ${inputs.site}: cannot read ${ref}: ${message}`);
-      lastSeen = `the last read failed: ${message}`;
-    }
-    const pause = Math.min(inputs.pollSeconds * 1000, deadline - Date.now());
-    if (pause > 0) await sleep(pause);
+  const r = await pollObject(plainKubeAccess(inputs), inputs.site, kubePaths.service(inputs.namespace, inputs.service), inputs, (object) => {
+    const a = frontAddress(object, ref);
+    return { done: a.found, seen: a.seen, value: a };
+  }, (message) => `site ${inputs.site}: cannot read ${ref}: ${message}`);
+  if (r.done && r.value?.found) {
+    return { ...inputs, address: r.value.address, recordType: r.value.recordType, seen: r.seen, elapsedSeconds: r.elapsedSeconds, polls: r.polls };
   }
-  throw new Error(addressTimeoutMessage(inputs.site, ref, inputs.timeoutSeconds, lastSeen, inputs.context));
+  throw new Error(addressTimeoutMessage(inputs.site, ref, inputs.timeoutSeconds, r.done ? r.seen : r.lastSeen, inputs.context));
 }
 
 export const frontEnvoyAddressProvider: pulumi.dynamic.ResourceProvider = {
@@ -86,7 +65,7 @@ export const frontEnvoyAddressProvider: pulumi.dynamic.ResourceProvider = {
     const inputs = props as unknown as AddressInputs;
     const ref = `${inputs.namespace}/${inputs.service}`;
     try {
-      const r = await kubeGet(accessOf(inputs), inputs.site, kubePaths.service(inputs.namespace, inputs.service), inputs.requestTimeoutSeconds * 1000);
+      const r = await kubeGet(plainKubeAccess(inputs), inputs.site, kubePaths.service(inputs.namespace, inputs.service), inputs.requestTimeoutSeconds * 1000);
       const a = frontAddress(r.found ? r.object : undefined, ref);
       if (a.found) return { id, props: { ...props, address: a.address, recordType: a.recordType, seen: a.seen } };
       return { id, props: { ...props, seen: `refresh: ${a.seen}; kept ${String(props["address"])}` } };

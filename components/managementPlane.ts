@@ -133,14 +133,16 @@ export class ManagementPlane extends pulumi.ComponentResource {
       version: args.tsb.version,
       repositoryOpts: { repo: args.tsb.chartRepo },
       values: pulumi.secret(values),
-      // Step import sends only what the import reads back (helm_release.go importRelease: name,
-      // namespace, chart, values, version; timeout 300 by default), so the chart repository, which Helm
-      // does not store, is the only difference. The preflight already ran, before any registration.
+      // Step import too: what the import reads back (helm_release.go importRelease: name, namespace,
+      // chart, values, version; timeout 300 by default) lacks the chart repository, which Helm does not
+      // store, so since Pulumi 3.174 (pulumi/pulumi#19339) the import is followed by an update in the
+      // same `pulumi up`: one helm upgrade, bounded like every other.
+      timeout: 900,
+      // Step import: no other input, so that upgrade changes nothing else. The preflight already ran, before any registration.
       ...(adopted?.verbatim ? {} : {
         // Constant text; carrying the preflight (and, on a standby, the follow check) stops the release
         // before it is sent when either fails.
         description: pulumi.all([args.preflight, args.canFollow ?? "ok"]).apply(() => `tsb-ha management plane, site ${site.name}`),
-        timeout: 900,
       }),
     }, {
       ...owned,

@@ -23,10 +23,10 @@
 // `delete` can authenticate; it is an input of the same name, so the engine re-marks it secret.
 import * as pulumi from "@pulumi/pulumi";
 import type { TsbApiTargetArgs } from "./tsbApiVerification";
-import { asText, expectStatus, fillPathTemplate, GENERATE_KEY_PATH_TEMPLATE, tsbCall, TSB_PATHS, type TsbConnection } from "../lib/tsbApi";
+import { asText, expectStatus, fillPathTemplate, GENERATE_KEY_PATH_TEMPLATE, tsbCall, TSB_PATHS, tsbUrl, type TsbConnection } from "../lib/tsbApi";
 import {
-  accountKeyIds, decideAccountAction, hasGrant, privateKeyFromAnswer, serviceAccountFqn,
-  STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE, withGrant, withoutGrant,
+  accountKeyIds, decideAccountAction, grantRefused, hasGrant, manualAccountSteps, pathNotServed, privateKeyFromAnswer, serviceAccountFqn,
+  STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE, withGrant, withoutGrant, type ManualAccountCase,
 } from "../lib/standbyAccount";
 
 /** The active's API makes the account; the account is replicated to standbys with the database. */
@@ -77,18 +77,35 @@ export function accountConnection(i: AccountInputs): TsbConnection {
   };
 }
 
-/** Reads the access policy, applies `change`, writes it back with its etag; re-reads on 409/412. */
+/** TSB does not serve a call the account needs: `answer` says which call and what it answered (no secret). */
+export class NotServedByTsb extends Error {
+  constructor(readonly answer: string) {
+    super(answer);
+    this.name = "NotServedByTsb";
+  }
+}
+
+function notServed(conn: TsbConnection, method: string, path: string, status: number, summary: string): NotServedByTsb {
+  return new NotServedByTsb(`${method} ${tsbUrl(conn, path)} answered ${status}: ${summary}`);
+}
+
+/**
+ * Reads the access policy, applies `change`, writes it back with its etag; re-reads on 409/412. A path
+ * TSB does not serve, or a write it refuses (the role may not exist), throws NotServedByTsb.
+ */
 export async function updateAccessPolicy(conn: TsbConnection, organization: string, retries: number,
   change: (policy: unknown) => { changed: boolean; policy: Record<string, unknown> }): Promise<boolean> {
   const path = TSB_PATHS.policy(organization);
   const tries = Math.max(1, Math.floor(retries) + 1);
   for (let i = 0; i < tries; i++) {
     const current = await tsbCall(conn, "GET", path);
+    if (pathNotServed(current.status)) throw notServed(conn, "GET", path, current.status, current.summary);
     expectStatus(conn, "GET", path, current, [200], "reading the organization's access policy");
     const next = change(current.body);
     if (!next.changed) return false;
     const written = await tsbCall(conn, "PUT", path, next.policy);
     if (written.status === 409 || written.status === 412) continue; // someone wrote in between: merge again
+    if (grantRefused(written.status)) throw notServed(conn, "PUT", path, written.status, written.summary);
     expectStatus(conn, "PUT", path, written, [200], "writing the organization's access policy");
     return true;
   }
@@ -110,8 +127,18 @@ export async function ensureStandbyAccount(inputs: AccountInputs, olds?: Record<
   const current = await tsbCall(conn, "GET", accountPath);
   if (current.status !== 404) expectStatus(conn, "GET", accountPath, current, [200], `reading service account ${fqn}`);
   let action = decideAccountAction(current.status === 200, held?.keyId, accountKeyIds(current.body));
+  const manual = (answer: string, account: ManualAccountCase["account"]): Error =>
+    new Error(manualAccountSteps({ site: inputs.site, organization: org, accountName: name, role: inputs.role, answer, account }));
+  if (action !== "keep") {
+    // Before anything is made: the policy path is not public, and a TSB without it must not be left
+    // with an account whose key nobody holds.
+    const policyPath = TSB_PATHS.policy(org);
+    const policy = await tsbCall(conn, "GET", policyPath);
+    if (pathNotServed(policy.status)) throw manual(notServed(conn, "GET", policyPath, policy.status, policy.summary).answer, action === "create" ? "none" : "existed");
+  }
   let key = held;
   let note: string;
+  let madeHere = false;
   if (action === "create") {
     const path = TSB_PATHS.serviceAccounts(org);
     const made = await tsbCall(conn, "POST", path, { name, serviceAccount: { description: "Standby management planes synchronise with this account (tsb-ha)" }, keyEncoding: "JWK" });
@@ -120,12 +147,14 @@ export async function ensureStandbyAccount(inputs: AccountInputs, olds?: Record<
       expectStatus(conn, "POST", path, made, [200, 201], `creating service account ${fqn}`);
       key = keyOrThrow(conn, made.body, `creating service account ${fqn}`);
       note = `created service account ${fqn} with key ${key.keyId}`;
+      madeHere = true;
     }
   }
   if (action === "newKey") {
     const path = fillPathTemplate(inputs.generateKeyPath || GENERATE_KEY_PATH_TEMPLATE, org, name);
     const others = accountKeyIds(current.body);
     const made = await tsbCall(conn, "POST", path, { keyEncoding: "JWK" });
+    if (pathNotServed(made.status)) throw manual(notServed(conn, "POST", path, made.status, made.summary).answer, "existed");
     expectStatus(conn, "POST", path, made, [200, 201], `generating a key for service account ${fqn}`);
     key = keyOrThrow(conn, made.body, `generating a key for service account ${fqn}`);
     note = `service account ${fqn} existed without a key this stack holds (made by tctl or by hand, or an earlier run failed after creating it); ` +
@@ -135,7 +164,15 @@ export async function ensureStandbyAccount(inputs: AccountInputs, olds?: Record<
 
   const oldRole = typeof olds?.["role"] === "string" ? olds["role"] : undefined;
   const retries = inputs.conflictRetries ?? 5;
-  await updateAccessPolicy(conn, org, retries, (p) => withGrant(p, inputs.role, fqn));
+  try {
+    await updateAccessPolicy(conn, org, retries, (p) => withGrant(p, inputs.role, fqn));
+  } catch (e) {
+    if (!(e instanceof NotServedByTsb)) throw e;
+    // An account this run made keeps no key once the run fails: take it back, so the seed's commands work.
+    if (!madeHere) throw manual(e.answer, action === "keep" ? "held" : "existed");
+    const gone = await tsbCall(conn, "DELETE", accountPath).then((r) => r.status < 300 || r.status === 404, () => false);
+    throw manual(e.answer, gone ? "removed" : "left");
+  }
   if (oldRole && oldRole !== inputs.role && olds?.["organization"] === org) {
     await updateAccessPolicy(conn, org, retries, (p) => withoutGrant(p, oldRole, fqn));
   }

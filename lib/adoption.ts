@@ -14,7 +14,7 @@
 import { X509Certificate } from "node:crypto";
 import * as yaml from "js-yaml";
 import { ConfigError, NAMESPACE } from "./errors";
-import { SIGNING_KEY_SECRET } from "./names";
+import { SIGNING_KEY_SECRET, TSB_DEFAULT_FRONT_ENVOY_PORT } from "./names";
 
 export type Values = Record<string, unknown>;
 
@@ -225,6 +225,19 @@ export const HELM_RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace
 export const TSB_CERTS_SECRET = "tsb-certs";
 export const XCP_CENTRAL_SECRET = "xcp-central-cert";
 
+/**
+ * The port an installed front envoy listens on, from a ManagementPlane `spec` (the CR, or the helm
+ * values' `spec`): `components.frontEnvoy.port`, or TSB's default when it is unset.
+ */
+export function installedFrontEnvoyPort(spec: unknown): { port: unknown; text: string } {
+  const components = isValues(spec) ? spec["components"] : undefined;
+  const frontEnvoy = isValues(components) ? components["frontEnvoy"] : undefined;
+  const port = isValues(frontEnvoy) ? frontEnvoy["port"] : undefined;
+  return port === undefined
+    ? { port: TSB_DEFAULT_FRONT_ENVOY_PORT, text: `${TSB_DEFAULT_FRONT_ENVOY_PORT} (spec.components.frontEnvoy.port is unset: TSB's default)` }
+    : { port, text: JSON.stringify(port) };
+}
+
 /** An object the release must own, with its metadata as read from the cluster. */
 export interface RecordedObject {
   kind: string;
@@ -238,7 +251,7 @@ export interface RecordedObject {
 /** What the preflight reads (all with bounded GETs), recorded so tests can replay a cluster. */
 export interface RecordedAdoptionState {
   site: string;
-  expect: { release: string; namespace: string; chartVersion: string; organization: string; floatingFqdn: string };
+  expect: { release: string; namespace: string; chartVersion: string; organization: string; floatingFqdn: string; frontEnvoyPort: number };
   /** Helm's release record; undefined when `helm ls` would not list it. */
   release?: { chartVersion: string; status: string };
   /** `spec` of the ManagementPlane CR; undefined when the CR is missing. */
@@ -258,7 +271,7 @@ export interface RecordedAdoptionState {
 
 export interface Refusal {
   /** Stable name for tests and docs. */
-  code: "release-missing" | "release-version" | "release-status" | "cr-missing" | "organization" | "external-postgres"
+  code: "release-missing" | "release-version" | "release-status" | "cr-missing" | "organization" | "front-envoy-port" | "external-postgres"
     | "no-high-availability" | "signing-key-in-tsb-certs" | "signing-key-unknown" | "tsb-cert-automation"
     | "cert-missing" | "cert-chain" | "floating-not-served" | "helm-ownership" | "owned-by-other-release";
   /** What is wrong and the fix, in one message (commands included). */
@@ -294,6 +307,12 @@ export function adoptionPreflight(r: RecordedAdoptionState): Refusal[] {
     if (spec["organization"] !== r.expect.organization) {
       refuse("organization", `the MP serves organization ${JSON.stringify(spec["organization"])}, config says ${JSON.stringify(r.expect.organization)}. ` +
         `Changing it disconnects every control plane: set ${NAMESPACE}:tsb.organization to ${JSON.stringify(spec["organization"])}`);
+    }
+    // The standbys sync from this port and the API check calls it: it must be the one the MP listens on.
+    const listens = installedFrontEnvoyPort(spec);
+    if (listens.port !== r.expect.frontEnvoyPort) {
+      refuse("front-envoy-port", `the front envoy listens on ${listens.text}, config says ${r.expect.frontEnvoyPort}. ` +
+        `The API check after activate and the standby's sync would call a port nothing serves: set ${NAMESPACE}:tsb.frontEnvoyPort to ${JSON.stringify(listens.port)}`);
     }
     const dataStore = spec["dataStore"];
     if (isValues(dataStore) && Object.keys(dataStore).length > 0) {

@@ -3,7 +3,7 @@
 // Checked with the rest of the config, before any resource is registered; no message repeats a secret.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { ConfigError, NAMESPACE } from "./errors";
-import { isValues, parseHelmValues, type AdoptConfig, type Values } from "./adoption";
+import { installedFrontEnvoyPort, isValues, parseHelmValues, type AdoptConfig, type Values } from "./adoption";
 
 export const ADOPT_KEYS = ["release", "namespace", "step", "floatingRecord", "trustBundleRolledOut"];
 export const ADOPT_STEPS = ["import", "activate"] as const;
@@ -117,13 +117,14 @@ export function parseAdoptionSecrets(
     if (!secretKeys.has(k)) throw new ConfigError(k, "(value not shown)", `is stored in plain text. Allowed: a secret. ${howToSet(k)}`);
   }
   const values = parseHelmValues(raw["adoptedValues"]!);
-  const mismatch = (path: string, installed: unknown, key: string, configured: unknown): never => {
-    throw installedDiffers(path, installed, key, configured, "a standby must run as its active does");
+  const mismatch = (path: string, installed: unknown, key: string, configured: unknown, shown?: string): never => {
+    throw installedDiffers(path, installed, key, configured, "a standby must run as its active does", shown);
   };
   const org = at(values, "spec", "organization");
   if (org !== undefined && org !== tsb.organization) mismatch("spec.organization", org, "organization", tsb.organization);
-  const port = at(values, "spec", "components", "frontEnvoy", "port");
-  if (port !== undefined && port !== tsb.frontEnvoyPort) mismatch("spec.components.frontEnvoy.port", port, "frontEnvoyPort", tsb.frontEnvoyPort);
+  // Unset is not "anything goes": TSB's front envoy then listens on its default.
+  const listens = installedFrontEnvoyPort(values["spec"]);
+  if (listens.port !== tsb.frontEnvoyPort) mismatch("spec.components.frontEnvoy.port", listens.port, "frontEnvoyPort", tsb.frontEnvoyPort, listens.text);
   const adminPassword = at(values, "secrets", "tsb", "adminPassword");
   if (typeof adminPassword !== "string" || adminPassword === "") {
     throw new ConfigError("adoptedValues", "[secret]", "has no secrets.tsb.adminPassword. The program logs in to the adopted MP's API with it (to prove it serves) and gives it to the standby. " +
@@ -161,8 +162,8 @@ function parseAdoptedCa(text: string): AdoptionSecrets["ca"] {
   return { certPem, keyPem: keyPem as string };
 }
 
-function installedDiffers(path: string, installed: unknown, key: string, configured: unknown, why: string): ConfigError {
-  return new ConfigError(`tsb.${key}`, configured, `differs from the installed ${path} (${JSON.stringify(installed)}). Adoption changes no installed value (${why}): ` +
+function installedDiffers(path: string, installed: unknown, key: string, configured: unknown, why: string, shown = JSON.stringify(installed)): ConfigError {
+  return new ConfigError(`tsb.${key}`, configured, `differs from the installed ${path} (${shown}). Adoption changes no installed value (${why}): ` +
     `set ${NAMESPACE}:tsb.${key} to ${JSON.stringify(installed)}`);
 }
 

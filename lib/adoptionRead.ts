@@ -16,7 +16,7 @@
 import { gunzipSync } from "node:zlib";
 import { isValues, TSB_CERTS_SECRET, XCP_CENTRAL_SECRET, type RecordedAdoptionState, type RecordedObject, type Values } from "./adoption";
 import type { KubeAccess } from "./kubeAccess";
-import { KubeAccessDenied, kubeGet, kubePaths } from "./kubeRead";
+import { KUBE_ACCESS_DENIED, kubeGet, kubePaths } from "./kubeRead";
 import { MANAGEMENT_PLANE_CR, MANAGEMENT_PLANE_CRD, OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "./names";
 
 
@@ -192,7 +192,7 @@ export async function readAdoptionState(access: KubeAccess, site: string, target
     get(kubePaths.secretsLabelled(ns, helmReleaseSelector(release))),
     get(kubePaths.customResourceDefinition(MANAGEMENT_PLANE_CRD)).catch((e: unknown) => {
       // 403: the preflight says which permission to grant; anything else (401 included) is not "unknown support".
-      if (e instanceof KubeAccessDenied && / answered 403/.test(e.message)) return "forbidden" as const;
+      if (e instanceof Error && e.name === KUBE_ACCESS_DENIED && / answered 403/.test(e.message)) return "forbidden" as const;
       throw e;
     }),
     get(kubePaths.secret(ns, SIGNING_KEY_SECRET)),

@@ -12,7 +12,10 @@ export function describeAdoption(adoption: AdoptionPlan, cfg: SetConfig): string
     return [
       `Adopting ${adoption.site}, step import: imports Namespace ${adoption.namespace}, Release ${adoption.namespace}/${adoption.release} ` +
         `(the installed values and chart ${cfg.tsb.version}) and the floating record ${record} as it is live, all protected (a rerun finds them in state and imports nothing).`,
-      "Expected: 3 imports; on the release at most repositoryOpts (and chart) change, because Helm stores no repository. Any other change on them: stop and fix the config.",
+      "Expected: 3 imports. The release's import is followed, in this same update, by one update of it (Pulumi 3.174 and newer, pulumi/pulumi#19339): " +
+        "a helm upgrade with the installed chart version and values that adds repositoryOpts and timeout (and chart, if this machine's helm names it differently), because Helm stores no repository. Any other change on them: stop and fix the config.",
+      "Until that update has finished, the stack's state holds the imported values (admin password, certificate keys) without secret markers: " +
+        "if it fails, run pulumi up again until it succeeds, and treat state exports and backups of this stack as holding them in clear until then.",
       bundle
         ? `Next: roll the stack output adoptionTrustBundle out to every control plane, set tsb-ha:sites.${adoption.site}.adopt.trustBundleRolledOut true and ${key} activate.`
         : `Next: set ${key} activate (one update), after ${site?.fqdn ?? "the new permanent name"} resolves to this MP's load balancer.`,

@@ -1,6 +1,7 @@
 // The failover in words, from the plan alone: what `pulumi preview` logs before anything runs (the
 // reviewer otherwise sees only `[secret]` release values), and the step names the update logs as each
 // step starts and ends. Pure; never touches a secret.
+import { PREFLIGHT_JWKS_WAIT_SECONDS } from "./operatorSecret";
 import type { SetConfig } from "./config";
 import type { SetPlan } from "./topology";
 import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, KUBEGRES_CONTROLLER_DEPLOYMENT, OPERATOR_DEPLOYMENT } from "./names";
@@ -23,7 +24,7 @@ export function failoverSteps(plan: SetPlan, cfg: SetConfig): FailoverStep[] {
   const standbys = plan.sites.filter((s) => s.role === "standby").map((s) => s.name);
   const accept = cfg.replication.acceptDataLoss === to.promotion;
   const steps: FailoverStep[] = [
-    { name: "preflight", words: `check that ${f.to}'s iam-signing-key has the same kid as ${fenced ? f.from + "'s" : "the set's"} and that its tsb-iam-jwks exists; a refusal changes nothing` },
+    { name: "preflight", words: `check that ${f.to}'s iam-signing-key has the same kid as ${fenced ? f.from + "'s" : "the set's"} and that its tsb-iam-jwks exists (waiting up to ${PREFLIGHT_JWKS_WAIT_SECONDS} s for its operator to make it); a refusal changes nothing` },
   ];
   if (fenced) {
     steps.push({ name: `fence ${f.from}`, words: `scale ${OPERATOR_DEPLOYMENT}, then ${FENCE_DEPLOYMENTS.join(" and ")} on ${f.from} to 0 replicas (each call bounded by ${cfg.tsb.fenceTimeoutSeconds} s); its release stays as it is` });

@@ -6,16 +6,18 @@
 // lib/frontAddress.ts read). Nothing here prints a credential: messages carry the site, the
 // path, the HTTP status and the API server's own Status message.
 import type * as https from "node:https";
-import { isInlineKubeconfig, kubeConfigFor, withTimeout, type KubeAccess } from "./kubeAccess";
+import { isInlineKubeconfig, kubeConfigFor, sleep, withTimeout, type KubeAccess } from "./kubeAccess";
 
 export type KubeGetResult = { found: true; object: unknown } | { found: false };
 
-/** An API answer that retrying will not change (401, 403): callers stop polling on it. */
-export class KubeAccessDenied extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KubeAccessDenied";
-  }
+/**
+ * An API answer that retrying will not change (401, 403): callers stop polling on it, telling it by
+ * its `name`. A plain Error, not a subclass: the dynamic providers run this module from a serialized
+ * closure, where an Error subclass does not keep its `name` (measured: the 403 was read as a blip).
+ */
+export const KUBE_ACCESS_DENIED = "KubeAccessDenied";
+export function kubeAccessDenied(message: string): Error {
+  return Object.assign(new Error(message), { name: KUBE_ACCESS_DENIED });
 }
 
 /** API paths of the objects the program reads (a LIST with a label selector is a GET too). */
@@ -85,9 +87,58 @@ export async function kubeRequest(access: KubeAccess, site: string, method: "GET
   const message = statusMessage(body);
   if (status === 404) return { found: false };
   const what = `site ${site}: ${method} ${url.origin}${apiPath} answered ${status}${message ? ` (${message})` : ""}`;
-  if (status === 401) throw new KubeAccessDenied(`${what}: the credentials of the site's kubeconfig were refused; check its user or token (sites.${site}.kubeconfig / kubeconfigs.${site}, context ${access.context ?? "current"})`);
-  if (status === 403) throw new KubeAccessDenied(`${what}: the kubeconfig's user may not ${method === "GET" ? "read" : "change"} this object; grant it ${method === "GET" ? "get" : "patch"} on it`);
+  if (status === 401) throw kubeAccessDenied(`${what}: the credentials of the site's kubeconfig were refused; check its user or token (sites.${site}.kubeconfig / kubeconfigs.${site}, context ${access.context ?? "current"})`);
+  if (status === 403) throw kubeAccessDenied(`${what}: the kubeconfig's user may not ${method === "GET" ? "read" : "change"} this object; grant it ${method === "GET" ? "get" : "patch"} on it`);
   throw new Error(what);
+}
+
+/** How a wait polls: the whole wait, the pause between reads, each read (seconds). */
+export interface PollSettings {
+  timeoutSeconds: number;
+  pollSeconds: number;
+  requestTimeoutSeconds: number;
+}
+
+/** What a wait makes of one read (the object, undefined for a 404): done, and one line for the log. */
+export interface PollJudgement<T> {
+  done: boolean;
+  seen: string;
+  value?: T;
+}
+
+export type PollResult<T> =
+  | { done: true; value: T | undefined; seen: string; polls: number; elapsedSeconds: number }
+  | { done: false; lastSeen: string; polls: number };
+
+/**
+ * The waits' loop (ready gate, front-envoy address, operator Secrets): one bounded GET of `apiPath` per
+ * `pollSeconds` until `judge` says done or the wait's time is up; a read that fails is tried again,
+ * refused credentials (401, 403) throw `denied(message)` at once: they do not fix themselves.
+ */
+export async function pollObject<T>(access: KubeAccess, site: string, apiPath: string, s: PollSettings,
+  judge: (object: unknown) => PollJudgement<T>, denied: (message: string) => string): Promise<PollResult<T>> {
+  // Loading the client library takes seconds in a fresh provider process: not the wait's time.
+  loadKubeConfig(access, site);
+  const started = Date.now();
+  const deadline = started + s.timeoutSeconds * 1000;
+  let lastSeen = "no answer from the API server yet";
+  let polls = 0;
+  while (Date.now() < deadline) {
+    polls++;
+    try {
+      const r = await kubeGet(access, site, apiPath, Math.max(1000, Math.min(s.requestTimeoutSeconds * 1000, deadline - Date.now())));
+      const j = judge(r.found ? r.object : undefined);
+      lastSeen = j.seen;
+      if (j.done) return { done: true, value: j.value, seen: j.seen, polls, elapsedSeconds: Math.round((Date.now() - started) / 100) / 10 };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (e instanceof Error && e.name === KUBE_ACCESS_DENIED) throw new Error(denied(message));
+      lastSeen = `the last read failed: ${message}`;
+    }
+    const pause = Math.min(s.pollSeconds * 1000, deadline - Date.now());
+    if (pause > 0) await sleep(pause);
+  }
+  return { done: false, lastSeen, polls };
 }
 
 /**

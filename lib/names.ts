@@ -16,6 +16,12 @@ export const JWKS_SECRET = "tsb-iam-jwks";
 export const STANDBY_SA_SECRET = "tsb-standby-sa";
 export const ANNOTATION_PREFIX = "tsb-ha.tetrate.io";
 /**
+ * TSB's front envoy port when `spec.components.frontEnvoy.port` is unset (TSB docs, helm management
+ * plane page; tsb-facts.md "Added 2026-12"). The program's own installs set the port (tsb.frontEnvoyPort,
+ * default 443, as the seed assumes); an adopted MP installed without it listens here.
+ */
+export const TSB_DEFAULT_FRONT_ENVOY_PORT = 8443;
+/**
  * The oldest Pulumi CLI the program runs with: the version of the @pulumi/pulumi SDK it pins (the CLI
  * should be at least as new as the SDK). Older CLIs silently ignore `replacementTrigger` (engine support:
  * pulumi/pulumi#20850/#20936, late 2025), which the rebuild relies on.

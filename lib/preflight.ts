@@ -19,14 +19,23 @@ export function preflightProblem(
   to: KeyEvidence,
   toJwksData: Record<string, string> | undefined,
 ): string | undefined {
+  if (!kidOf(to.signingKeyData)) return keyProblem(from, to);
+  return jwksProblem(to.site, toJwksData) ?? keyProblem(from, to);
+}
+
+/** The new active's `tsb-iam-jwks` must hold data (its operator derives it from iam-signing-key). */
+export function jwksProblem(site: string, toJwksData: Record<string, string> | undefined): string | undefined {
+  if (toJwksData && Object.keys(toJwksData).length > 0) return undefined;
+  return `tsb-iam-jwks on ${site} is empty. Nothing was fenced. The standby generates it from iam-signing-key: ` +
+    `check the operator logs on ${site} (kubectl logs -n tsb -l name=tsb-operator) and wait until it exists; see docs/failover.md "Preflight failed"`;
+}
+
+/** The new active holds a signing key with a kid, the old active's kid when that one can be read. */
+export function keyProblem(from: KeyEvidence | undefined, to: KeyEvidence): string | undefined {
   const toKid = kidOf(to.signingKeyData);
   if (!toKid) {
     return `iam-signing-key on ${to.site} has no kid. Nothing was fenced. Copy the key from the old active ` +
       `(kubectl get secret -n tsb iam-signing-key -o yaml) or, if it is gone, compare with the kid of a control plane's tokens; see docs/failover.md "Preflight failed"`;
-  }
-  if (!toJwksData || Object.keys(toJwksData).length === 0) {
-    return `tsb-iam-jwks on ${to.site} is empty. Nothing was fenced. The standby generates it from iam-signing-key: ` +
-      `check the operator logs on ${to.site} (kubectl logs -n tsb -l name=tsb-operator) and wait until it exists; see docs/failover.md "Preflight failed"`;
   }
   if (from) {
     const fromKid = kidOf(from.signingKeyData);

@@ -97,6 +97,8 @@ export type DnsEvidence =
 export type ApiEvidence = { ok: true; summary: string } | { ok: false; message: string; couldNotCheck?: boolean };
 
 export interface ToolingEvidence {
+  /** Node.js running this check (`process.versions.node`): the machine that runs `pulumi up` should be the same. */
+  nodeVersion?: string;
   /** `pulumi version` (Automation API LocalWorkspace.pulumiVersion); undefined when unknown. */
   pulumiVersion?: string;
   minPulumiVersion: string;
@@ -309,6 +311,18 @@ export function versionAtLeast(version: string, min: string): boolean | undefine
 }
 
 /**
+ * Node versions that can `require()` an ES module (unflagged in 20.19.0 and 22.12.0: Node's changelogs;
+ * tooling-facts.md). The dynamic providers require the ESM-only @kubernetes/client-node 1.4.0 in the
+ * engine's provider process; an older Node fails there with ERR_REQUIRE_ESM, in the middle of an update.
+ */
+export const REQUIRE_ESM_NODE = ["20.19.0", "22.12.0"] as const;
+
+export function nodeRunsDynamicProviders(version: string): boolean {
+  const [in20, from22] = REQUIRE_ESM_NODE;
+  return versionAtLeast(version, from22) === true || (versionAtLeast(version, in20) === true && versionAtLeast(version, "21.0.0") === false);
+}
+
+/**
  * The config of a failover to `target`: activeSite = target, the current active fenced. Passes when
  * the program's own validation and planning accept it (the same guards `pulumi up` applies).
  */
@@ -332,6 +346,13 @@ export function failoverConfigProblem(raw: RawConfig, secretKeys: ReadonlySet<st
 function toolingChecks(e: TargetEvidence): Check[] {
   const t = e.tooling;
   const checks: Check[] = [];
+  const nodeName = `Node.js >= ${REQUIRE_ESM_NODE[0]} (or >= ${REQUIRE_ESM_NODE[1]})`;
+  checks.push(t.nodeVersion === undefined
+    ? { area: "tooling", name: nodeName, status: "could-not-check", reason: "the Node.js version was not reported" }
+    : nodeRunsDynamicProviders(t.nodeVersion)
+      ? { area: "tooling", name: nodeName, status: "pass", reason: `node ${t.nodeVersion} can require the ESM-only @kubernetes/client-node the dynamic resources load` }
+      : { area: "tooling", name: nodeName, status: "fail", reason: `node ${t.nodeVersion} cannot require an ES module: the dynamic resources (ready gate, replication gate, ...) would fail with ERR_REQUIRE_ESM in the middle of an update`,
+        fix: `install Node ${REQUIRE_ESM_NODE[0]} or newer 20.x, or ${REQUIRE_ESM_NODE[1]} or newer 22.x (package.json engines), on every machine that runs pulumi up` });
   const v = t.pulumiVersion === undefined ? undefined : versionAtLeast(t.pulumiVersion, t.minPulumiVersion);
   checks.push(v === undefined
     ? { area: "tooling", name: `Pulumi CLI >= ${t.minPulumiVersion}`, status: "could-not-check", reason: `version ${t.pulumiVersion ?? "unknown"} (no Pulumi CLI found?)`, fix: "install the Pulumi CLI: https://www.pulumi.com/docs/install/" }

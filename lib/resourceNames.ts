@@ -28,6 +28,7 @@ export const DYNAMIC_TYPE = {
   standbyServiceAccount: "pulumi-nodejs:dynamic/tsb-ha:StandbyServiceAccount",
   frontEnvoyAddress: "pulumi-nodejs:dynamic/tsb-ha:FrontEnvoyAddress",
   standbyFollow: "pulumi-nodejs:dynamic/tsb-ha:StandbyFollow",
+  operatorSecretWait: "pulumi-nodejs:dynamic/tsb-ha:OperatorSecretWait",
 } as const;
 
 // ---- set-wide names (index.ts) ----
@@ -63,6 +64,8 @@ export const leafCertName = (site: string, part: LeafPart): string => `${leafPre
 export const providerName = (site: string): string => `${site}-k8s`;
 /** A read of an existing Secret on a site (components/clusterAccess.ts readSecretData). */
 export const secretReadName = (site: string, secret: string): string => `${site}-${secret}-read`;
+/** The wait until TSB's operator has made a Secret the program reads (components/operatorSecretWait.ts). */
+export const operatorSecretWaitName = (site: string, secret: string): string => `${site}-${secret}-made`;
 /** The site's permanent DNS record, when it sets `address` (lib/dnsPlan.ts siteRecords). */
 export const siteRecordName = (site: string): string => `${site}-record`;
 

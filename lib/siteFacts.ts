@@ -1,10 +1,12 @@
 // Pure readers of what the read-only commands fetch from a site's cluster: the role block of the
 // management plane, a deployment's replicas, the kids of tsb-iam-jwks. One reader per fact, used
-// by `status` and `readiness` alike. The signing key's kid is lib/preflight.ts `kidOf` (the failover's).
+// by `status` and `readiness` alike. The signing key's kid is lib/preflight.ts `kidOf` (the failover's);
+// the JWKS's is read the same way.
 //
 // Role block: the chart renders its `spec:` value into the ManagementPlane CR
 // (install.tetrate.io/v1alpha1, name `managementplane`, namespace `tsb`; reference/tsb-facts.md),
 // so the CR's spec.highAvailability is what the operator acts on; the seed patches that CR directly.
+import { kidOf } from "./preflight";
 
 export type HaMode = "active" | "standby" | "none";
 
@@ -57,25 +59,13 @@ export function isUp(r: Replicas | "missing" | undefined): boolean {
 }
 
 /**
- * The kids in tsb-iam-jwks. [guess] the data key holding the JWKS is not documented publicly: every
- * data value is decoded and read as a JWKS (`{"keys": [{"kid": ...}]}`) or a single JWK.
+ * The kid of tsb-iam-jwks, read as the seed reads it (`kubectl get secrets tsb-iam-jwks -o yaml | yq
+ * .data.kid | base64 -d`) and as the failover reads iam-signing-key's (lib/preflight.ts kidOf): its
+ * `data.kid`, base64. A list for the status table: empty when the Secret has no kid.
  */
 export function jwksKids(data: Record<string, string> | undefined): string[] {
-  const kids = new Set<string>();
-  for (const b64 of Object.values(data ?? {})) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(b64, "base64").toString("utf8"));
-    } catch {
-      continue;
-    }
-    const keys = Array.isArray(obj(parsed)?.["keys"]) ? (obj(parsed)!["keys"] as unknown[]) : [parsed];
-    for (const k of keys) {
-      const kid = obj(k)?.["kid"];
-      if (typeof kid === "string" && kid !== "") kids.add(kid);
-    }
-  }
-  return [...kids].sort();
+  const kid = kidOf(data);
+  return kid === undefined ? [] : [kid];
 }
 
 /** "Mp1.Example.COM." -> "mp1.example.com": DNS names compare without case and root dot. */

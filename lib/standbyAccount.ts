@@ -107,3 +107,68 @@ function subjectsOf(binding: Record<string, unknown>): Record<string, unknown>[]
 function asObject(v: unknown): Record<string, unknown> | undefined {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
+
+/**
+ * TSB's HTTP binding of a call the program needs is not public (the new-key path `:generatekey`, the
+ * organisation's policy path: tsb-facts.md "Added 2026-12"). An answer that says the path or method
+ * is not there (404, 405, 501) is not retried with another guess: the person makes the account.
+ */
+export function pathNotServed(status: number): boolean {
+  return status === 404 || status === 405 || status === 501;
+}
+
+/** A write of the access policy that TSB refused for its content or path: the role may not exist (400, 404), or the method is not served. */
+export function grantRefused(status: number): boolean {
+  return status === 400 || pathNotServed(status);
+}
+
+export interface ManualAccountCase {
+  site: string;
+  organization: string;
+  accountName: string;
+  role: string;
+  /** Which call answered what, e.g. "POST https://.../serviceaccounts/tsb-standby-sa:generatekey answered 404: ...". */
+  answer: string;
+  /**
+   * The account as the person finds it: "none" (nothing was made), "existed" (made before this run, no
+   * key of it in the stack), "removed" (this run made it and deleted it again), "left" (this run made it
+   * and could not delete it), "held" (the stack holds a key of it: only the grant is missing).
+   */
+  account: "none" | "existed" | "removed" | "left" | "held";
+}
+
+/**
+ * The stop when TSB does not serve what the program would call: the seed's own commands (active step 5:
+ * `tctl sa create`, the grant) and the config key that hands the stack the key, so the program makes no
+ * account. Names no secret.
+ */
+export function manualAccountSteps(c: ManualAccountCase): string {
+  const fqn = serviceAccountFqn(c.organization, c.accountName);
+  const binding = JSON.stringify([{ role: c.role, subjects: [{ serviceAccount: fqn }] }]);
+  const grant = `  tctl get ab organizations/${c.organization} -o yaml | yq '.spec.allow += ${binding}' | tctl apply -f -`;
+  const roleHint = "If TSB refused the role, check the roles it has (tctl get ab organizations/<org> -o yaml) and set tsb.standbyRole, or grant another by hand. docs/tsb-api.md, \"Making the account by hand\".";
+  if (c.account === "held") {
+    return [
+      `site ${c.site}: ${c.answer}.`,
+      `The stack holds a key of ${fqn}; only its grant is missing, and the program does not try another path. Grant it by hand on ${c.site}, as the seed does (active step 5), then run pulumi up again:`,
+      grant,
+      roleHint,
+    ].join("\n");
+  }
+  const before = {
+    none: "Nothing was made in TSB.",
+    removed: `This run had made ${fqn}; it was deleted again, so the commands below start clean.`,
+    existed: `${fqn} already exists and this stack holds none of its keys: if you made it with tctl and kept tsb-standby-sa-b64e, skip the first command; otherwise delete the account in TSB first.`,
+    left: `This run made ${fqn} and could not delete it again: delete it in TSB before the first command.`,
+  }[c.account];
+  return [
+    `site ${c.site}: ${c.answer}.`,
+    `TSB's HTTP paths for a new service-account key and for the organisation's access policy are not public, so the program does not try another one. ${before}`,
+    `Make the account by hand on ${c.site}, as the seed does (active step 5; role ${c.role} from tsb.standbyRole):`,
+    `  tctl sa create ${c.accountName} | base64 -w0 > tsb-standby-sa-b64e`,
+    grant,
+    "then give the stack its key (with it in config the program makes no account) and run pulumi up again:",
+    `  pulumi config set --secret tsb-ha:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`,
+    roleHint,
+  ].join("\n");
+}

@@ -36,7 +36,7 @@ export interface TsbConnection {
   address?: string;
   /** Per-request limit. */
   timeoutMs: number;
-  /** Tries per call, for timeouts, refused connections and 5xx (never for 4xx or TLS refusals). */
+  /** Tries per call, for timeouts, refused connections and 5xx (never for 4xx, 501 or TLS refusals). */
   attempts: number;
   /** First wait between tries, doubled each time (at most 10 s). Default 1000. */
   backoffMs?: number;
@@ -99,7 +99,10 @@ const TLS_REFUSALS = [
   "CERT_REJECTED", "INVALID_CA",
 ];
 
-/** Calls the API with retries; returns answers below 500 except 401/403, which throw a message naming the credential. */
+/**
+ * Calls the API with retries; returns answers below 500 except 401/403, which throw a message naming the
+ * credential, and 501 (grpc-gateway's Unimplemented: asking again will not make it exist).
+ */
 export async function tsbCall(conn: TsbConnection, method: string, path: string, body?: unknown): Promise<TsbAnswer> {
   const url = tsbUrl(conn, path);
   const where = `site ${conn.site}: ${method} ${url}${conn.address ? ` (connected to ${conn.address})` : ""}`;
@@ -121,7 +124,7 @@ export async function tsbCall(conn: TsbConnection, method: string, path: string,
       continue;
     }
     if (answer.status === 401 || answer.status === 403) throw new Error(authFailure(conn, where, answer));
-    if (answer.status >= 500) {
+    if (answer.status >= 500 && answer.status !== 501) {
       last = `answered ${answer.status}: ${answer.summary}`;
       continue;
     }

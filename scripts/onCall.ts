@@ -259,6 +259,11 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** `--help` or `-h` anywhere: the command prints its usage and exits 0, as command-line tools do. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.some((a) => a === "--help" || a === "-h");
+}
+
 /** `--name value` and `--flag` options; positional arguments refused. */
 export function parseArgs(argv: readonly string[], flags: readonly string[], valued: readonly string[]): Record<string, string | true | string[]> {
   const out: Record<string, string | true | string[]> = {};

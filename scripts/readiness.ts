@@ -11,7 +11,7 @@ import { JWKS_SECRET, SIGNING_KEY_SECRET, STANDBY_SA_SECRET } from "../lib/names
 import type { KubeAccess } from "../lib/kubeAccess";
 import type { ReplicationProbe } from "../lib/replication";
 import {
-  accessOf, accessReviews, errorText, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack, walToolsOf,
+  accessOf, accessReviews, errorText, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack, walToolsOf, wantsHelp,
   type DnsRecordReader, type StackReader, type TransportFor,
 } from "./onCall";
 
@@ -32,7 +32,12 @@ export interface CommandResult {
 }
 
 const USAGE = "Usage: npm run readiness -- [--target <site>]... [--json] [--from-file <stack.json> | --stack <name>] [--cwd <dir>] " +
-  "[--min-days 30] [--timeout-seconds 10] [--tsb-address <site>=<host>] [--min-pulumi-version x.y.z]";
+  "[--min-days 30] [--timeout-seconds 10] [--tsb-address <site>=<host>] [--min-pulumi-version x.y.z] [--help]";
+const HELP = [
+  USAGE,
+  "Would a failover to each standby (or each --target) work now? Reads only; every call is bounded by --timeout-seconds.",
+  "Exit: 0 every target ready, 1 a check failed, 2 nothing failed but something could not be checked (or the stack could not be read). docs/status-and-readiness.md explains every line.",
+].join("\n");
 
 /** The SDK version the program is built with: a CLI older than its SDK may ignore options it sends (replacementTrigger). */
 export function sdkVersion(): string {
@@ -102,6 +107,7 @@ async function certOf(access: KubeAccess, site: string, secret: string, timeoutM
 }
 
 export async function runReadiness(argv: readonly string[], deps: ReadinessDeps = {}): Promise<CommandResult> {
+  if (wantsHelp(argv)) return { exitCode: 0, output: HELP };
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(argv, ["json"], ["target", "from-file", "stack", "cwd", "min-days", "timeout-seconds", "tsb-address", "min-pulumi-version"]);
@@ -146,6 +152,7 @@ export async function runReadiness(argv: readonly string[], deps: ReadinessDeps 
   ]);
 
   const tooling: ToolingEvidence = {
+    nodeVersion: process.versions.node,
     minPulumiVersion: one("min-pulumi-version") ?? sdkVersion(),
     rawConfig: view.raw,
     secretKeys: [...view.secretKeys],

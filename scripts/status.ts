@@ -10,7 +10,7 @@ import { JWKS_SECRET, POSTGRES_LABEL_SELECTOR, SIGNING_KEY_SECRET, TSB_NAMESPACE
 import { postgresPods } from "../lib/postgresStop";
 import type { KubeAccess } from "../lib/kubeAccess";
 import {
-  accessOf, dnsResolver, errorText, getObject, MANAGEMENT_PLANE_PATH, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack,
+  accessOf, dnsResolver, errorText, getObject, MANAGEMENT_PLANE_PATH, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack, wantsHelp,
   type DnsRecordReader, type NameResolver, type StackReader, type TransportFor,
 } from "./onCall";
 
@@ -22,7 +22,12 @@ export interface StatusDeps {
   resolver?: NameResolver;
 }
 
-const USAGE = "Usage: npm run status -- [--json] [--from-file <stack.json> | --stack <name>] [--cwd <dir>] [--resolver <ip>] [--timeout-seconds 10]";
+const USAGE = "Usage: npm run status -- [--json] [--from-file <stack.json> | --stack <name>] [--cwd <dir>] [--resolver <ip>] [--timeout-seconds 10] [--help]";
+const HELP = [
+  USAGE,
+  "What is true now on every site and in DNS, compared with the stack's history. Reads only; every call is bounded by --timeout-seconds.",
+  "Exit: 0 everything agrees, 1 something disagrees, 2 nothing disagrees but something could not be read. docs/status-and-readiness.md explains the output.",
+].join("\n");
 
 /** One site's snapshot; the first read doubles as the reachability check. A fenced site's Postgres pods are counted (its database stays stopped). */
 export async function snapshotSite(site: string, access: KubeAccess, probe: boolean, transportFor: TransportFor, timeoutMs: number, fenced = false): Promise<SiteSnapshot> {
@@ -60,6 +65,7 @@ export async function snapshotSite(site: string, access: KubeAccess, probe: bool
 }
 
 export async function runStatus(argv: readonly string[], deps: StatusDeps = {}): Promise<{ exitCode: 0 | 1 | 2; output: string; report?: StatusReport }> {
+  if (wantsHelp(argv)) return { exitCode: 0, output: HELP };
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(argv, ["json"], ["from-file", "stack", "cwd", "resolver", "timeout-seconds"]);

@@ -348,7 +348,7 @@ describe("certificates (openssl)", () => {
     const OBJECTS = ["Deployment/tsb-operator-management-plane", "Secret/tsb-certs", "Secret/xcp-central-cert", "ManagementPlane/managementplane", "ClusterRole/tsb-operator-management-plane-tsb"];
     const good = (): RecordedAdoptionState => ({
       site: "mp1",
-      expect: { release: "tsb-managementplane", namespace: "tsb", chartVersion: "1.10.0", organization: "acme", floatingFqdn: FLOATING },
+      expect: { release: "tsb-managementplane", namespace: "tsb", chartVersion: "1.10.0", organization: "acme", floatingFqdn: FLOATING, frontEnvoyPort: 8443 },
       release: { chartVersion: "1.10.0", status: "deployed" },
       managementPlaneSpec: structuredClone(idpValues.spec),
       crdSpecProperties: ["hub", "organization", "components", "highAvailability", "tokenIssuer", "identityProvider"],
@@ -378,6 +378,11 @@ describe("certificates (openssl)", () => {
       ["pending upgrade", "release-status", (s) => { s.release!.status = "pending-upgrade"; }, /is pending-upgrade, not deployed\. .*helm rollback tsb-managementplane/],
       ["no CR", "cr-missing", (s) => { delete s.managementPlaneSpec; }, /ManagementPlane CR is missing/],
       ["other organisation", "organization", (s) => { spec(s)["organization"] = "tetrate"; }, /serves organization "tetrate", config says "acme"\. .*tsb-ha:tsb\.organization to "tetrate"/],
+      ["another front envoy port", "front-envoy-port", (s) => { s.expect.frontEnvoyPort = 443; }, /front envoy listens on 8443, config says 443\. .*set tsb-ha:tsb\.frontEnvoyPort to 8443$/],
+      ["front envoy port unset", "front-envoy-port", (s) => { s.expect.frontEnvoyPort = 443; delete (spec(s)["components"] as Values)["frontEnvoy"]; },
+        /listens on 8443 \(spec\.components\.frontEnvoy\.port is unset: TSB's default\), config says 443\. The API check after activate and the standby's sync would call a port nothing serves: set tsb-ha:tsb\.frontEnvoyPort to 8443$/],
+      ["no components at all", "front-envoy-port", (s) => { s.expect.frontEnvoyPort = 443; delete spec(s)["components"]; }, /listens on 8443 \(spec\.components\.frontEnvoy\.port is unset/],
+      ["port given as text", "front-envoy-port", (s) => { (spec(s)["components"] as { frontEnvoy: Values }).frontEnvoy["port"] = "8443"; }, /listens on "8443", config says 8443/],
       ["external Postgres", "external-postgres", (s) => { spec(s)["dataStore"] = { postgres: { host: "pg.example.com", port: 5432, name: "tsb" } }; }, /spec\.dataStore is set: the MP uses an external Postgres/],
       ["no highAvailability in the CRD", "no-high-availability", (s) => { s.crdSpecProperties = ["hub", "organization"]; }, /has no spec\.highAvailability.*Upgrade TSB/],
       ["CRD unreadable", "no-high-availability", (s) => { delete s.crdSpecProperties; }, /could not be read/],
@@ -464,6 +469,9 @@ describe("certificates (openssl)", () => {
 
     it("accepts what is fine as it is: an empty dataStore, a signing key in its own Secret, a missing tsb-certs refused once", () => {
       let s = good();
+      delete (spec(s)["components"] as Values)["frontEnvoy"];
+      assert.deepEqual(adoptionPreflight(s), [], "an unset port is TSB's default 8443, which config names");
+      s = good();
       spec(s)["dataStore"] = {};
       assert.deepEqual(adoptionPreflight(s), [], "an empty dataStore is the embedded Postgres");
       s = good();

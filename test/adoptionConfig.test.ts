@@ -205,10 +205,10 @@ describe("adoptedValues and adoptedCa", () => {
   });
 
   it("take the YAML of helm get values -o yaml", () => {
-    const yamlText = "image:\n  tag: 1.7.2\nsecrets:\n  tsb:\n    adminPassword: yaml-pw\nspec:\n  organization: tetrate\n";
+    const yamlText = "image:\n  tag: 1.7.2\nsecrets:\n  tsb:\n    adminPassword: yaml-pw\nspec:\n  organization: tetrate\n  components:\n    frontEnvoy:\n      port: 443\n";
     const cfg = parse(adoptingConfig({ values: yamlText }));
     assert.equal(cfg.adoption?.adminPassword, "yaml-pw");
-    assert.deepEqual(cfg.adoption?.values, { image: { tag: "1.7.2" }, secrets: { tsb: { adminPassword: "yaml-pw" } }, spec: { organization: "tetrate" } });
+    assert.deepEqual(cfg.adoption?.values, { image: { tag: "1.7.2" }, secrets: { tsb: { adminPassword: "yaml-pw" } }, spec: { organization: "tetrate", components: { frontEnvoy: { port: 443 } } } });
   });
 
   it("without the CA key: the trust-bundle route, a CA certificate and no keyPem", () => {
@@ -283,6 +283,14 @@ describe("adoptedValues and adoptedCa", () => {
     }
   });
 
+  it("an installed front envoy without a port listens on TSB's default 8443: tsb.frontEnvoyPort must say so", () => {
+    const bare = installed();
+    delete ((bare["spec"] as Record<string, unknown>)["components"] as Record<string, unknown>)["frontEnvoy"];
+    const m = configRefusal(adoptingConfig({ values: bare }));
+    assertRefusal(m, "tsb.frontEnvoyPort", /^tsb-ha:tsb\.frontEnvoyPort = 443 differs from the installed spec\.components\.frontEnvoy\.port \(8443 \(spec\.components\.frontEnvoy\.port is unset: TSB's default\)\)\. .*set tsb-ha:tsb\.frontEnvoyPort to 8443$/);
+    assert.ok(parse(adoptingConfig({ values: bare, tsb: { frontEnvoyPort: 8443 } })).adoption);
+  });
+
   it("compare only what the installed values set", () => {
     const bare = installed();
     delete bare["image"];
@@ -296,7 +304,7 @@ describe("adoptedValues and adoptedCa", () => {
       { adoptedValues: JSON.stringify(only(v)), adoptedCa: ca() }, SECRETS, "mp1", tsb));
     assertRefusal(got({ spec: { organization: "acme" } }, EXPECT), "tsb.organization");
     assertRefusal(got({ spec: { components: { frontEnvoy: { port: "443" } } } }, EXPECT), "tsb.frontEnvoyPort", /\("443"\)/);
-    assert.ok(parseAdoptionSecrets({ adoptedValues: JSON.stringify(only({})), adoptedCa: ca() }, SECRETS, "mp1", EXPECT));
+    assert.ok(parseAdoptionSecrets({ adoptedValues: JSON.stringify(only({})), adoptedCa: ca() }, SECRETS, "mp1", { ...EXPECT, frontEnvoyPort: 8443 }), "no port: TSB's default");
   });
 
   it("accept every installer's values when tsb.* says what they say", () => {

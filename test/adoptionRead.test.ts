@@ -141,7 +141,7 @@ describe("readAdoptionState over HTTPS, judged by adoptionPreflight", () => {
     }
   }
   const expectOf = (c: AdoptedCluster): RecordedAdoptionState["expect"] =>
-    ({ release: c.release, namespace: c.namespace, chartVersion: c.chartVersion, organization: c.organization, floatingFqdn: c.floatingFqdn });
+    ({ release: c.release, namespace: c.namespace, chartVersion: c.chartVersion, organization: c.organization, floatingFqdn: c.floatingFqdn, frontEnvoyPort: 443 });
   function judge(c: AdoptedCluster, live: LiveAdoption, over: Partial<RecordedAdoptionState["expect"]> = {}, caCertPem = c.caCertPem): Refusal[] {
     const refusals = adoptionPreflight({ site: SITE, expect: { ...expectOf(c), ...over }, caCertPem, ...live });
     seen.push(...refusals.map((r) => r.message));

@@ -24,15 +24,27 @@ const plan = (step: "import" | "activate", over: Partial<AdoptionPlan> = {}): Ad
 });
 
 describe("describeAdoption", () => {
-  it("step import names what is imported, the expected diff and the next step (CA key given)", () => {
-    const [what, expected, next] = describeAdoption(plan("import"), cfg("key"));
+  it("step import names what is imported, the update that follows the release's import, the clear-text state until it finished, and the next step (CA key given)", () => {
+    const [what, expected, clear, next] = describeAdoption(plan("import"), cfg("key"));
     assert.match(what!, /^Adopting mp1, step import: imports Namespace tsb, Release tsb\/tsb-managementplane \(the installed values and chart 1\.10\.0\) and the floating record tsb\.acme\.example\.com \(A\)/);
-    assert.match(expected!, /3 imports; on the release at most repositoryOpts/);
+    assert.match(expected!, /^Expected: 3 imports\. The release's import is followed, in this same update, by one update of it \(Pulumi 3\.174 and newer, pulumi\/pulumi#19339\): a helm upgrade with the installed chart version and values that adds repositoryOpts and timeout/);
+    assert.match(clear!, /^Until that update has finished, the stack's state holds the imported values \(admin password, certificate keys\) without secret markers: if it fails, run pulumi up again until it succeeds/);
     assert.match(next!, /set tsb-ha:sites\.mp1\.adopt\.step activate .*after mp1\.acme\.example\.com resolves/);
   });
 
+  it("says what it does not know instead of guessing: a site or adoption missing from the config", () => {
+    const noSite = { ...cfg("key"), sites: [] };
+    const [what, , , next] = describeAdoption(plan("import"), noSite);
+    assert.match(what!, /the floating record tsb\.acme\.example\.com \(\?\) as it is live/);
+    assert.match(next!, /activate \(one update\), after the new permanent name resolves/);
+    assert.match(describeAdoption(plan("activate"), noSite)[0]!, /once mp1 serves, the floating record tsb\.acme\.example\.com \(\?\) becomes/);
+    const noAdoption = cfg("key");
+    delete noAdoption.adoption;
+    assert.match(describeAdoption(plan("import"), noAdoption)[3]!, /adoptionTrustBundle/, "no CA key known: the bundle route");
+  });
+
   it("without the CA key, the next step is the trust bundle roll-out", () => {
-    const next = describeAdoption(plan("import"), cfg(undefined))[2]!;
+    const next = describeAdoption(plan("import"), cfg(undefined))[3]!;
     assert.match(next, /adoptionTrustBundle .*trustBundleRolledOut true and tsb-ha:sites\.mp1\.adopt\.step activate/);
   });
 

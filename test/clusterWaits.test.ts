@@ -9,6 +9,7 @@ import { FakeKubeApi, fakeDeployment, fakeLoadBalancer } from "./harness/fakeKub
 import { tsbBaselineProvider, tsbReadyGateProvider, type BaselineInputs, type GateInputs } from "../components/deploymentReadyGate";
 import { frontEnvoyAddressProvider, type AddressInputs } from "../components/frontEnvoyAddress";
 import type { DeploymentBaseline } from "../lib/readyGate";
+import { operatorSecretWaitProvider, type SecretWaitInputs } from "../components/operatorSecretWait";
 
 const DEPLOYMENT = "/deployments/tsb";
 
@@ -20,6 +21,7 @@ async function engineDriven<In extends object>(provider: pulumi.dynamic.Resource
   return new EngineDrivenResource<In>(provider, {}, await serialized.get(provider)!);
 }
 const SERVICE = "/services/envoy";
+const SIGNING_KEY = "/secrets/iam-signing-key";
 
 /** Waits (bounded) until `pred` holds; the provider process runs meanwhile. */
 async function until(pred: () => boolean, what: string, ms = 60_000): Promise<void> {
@@ -150,6 +152,71 @@ describe("cluster waits through the engine's provider process", { concurrency: t
         assert.match(e.message, /sites\.mp1\.address/);
         return true;
       });
+    });
+  });
+
+});
+
+// After the block above, not beside it: each test here serializes a provider, which stalls this
+// process (and so the stand-in API server) for a second, and the timing tests above read with 1 s bounds.
+describe("cluster waits: refused credentials and the operator's Secrets", () => {
+  const keyInputs = (api: FakeKubeApi, over: Partial<SecretWaitInputs> = {}): SecretWaitInputs => ({
+    site: "mp1", ...access(api), namespace: "tsb", secret: "iam-signing-key", promotion: "install", timeoutSeconds: 25, pollSeconds: 0.3, requestTimeoutSeconds: 5, ...over,
+  });
+  const keyData = { kid: Buffer.from("kid-1").toString("base64"), "private.key": Buffer.from("-----BEGIN PRIVATE KEY-----\nsecret-key-material\n").toString("base64") };
+
+  it("the key wait reads until the operator has made the Secret with data, keeps no key material, and a same-input up reads nothing", async () => {
+    await withApi("mp1", async (api) => {
+      const w = await engineDriven<SecretWaitInputs>(operatorSecretWaitProvider);
+      const inputs = keyInputs(api);
+      const created = w.create(inputs);
+      await until(() => api.count(SIGNING_KEY) >= 2, "reads of a missing Secret");
+      api.set("secrets", "tsb", "iam-signing-key", { type: "Opaque" }); // made, not yet written
+      const empty = api.count(SIGNING_KEY);
+      await until(() => api.count(SIGNING_KEY) >= empty + 2, "reads of a Secret without data");
+      api.inject({ kind: "status", code: 503 }, 1, /secrets/); // a blip is waited out
+      api.set("secrets", "tsb", "iam-signing-key", { type: "Opaque", data: keyData });
+      const state = await created;
+      assert.equal(state["ref"], "tsb/iam-signing-key", "the ID the program's read takes");
+      assert.deepEqual(state["dataKeys"], ["kid", "private.key"]);
+      assert.ok(Number(state["polls"]) >= 5, `polled ${String(state["polls"])} times`);
+      assert.ok(!JSON.stringify(state).includes(keyData["private.key"]) && !JSON.stringify(state).includes("secret-key-material"), "no key material in state");
+
+      const before = api.requests.length;
+      assert.equal((await w.up(inputs)).changes, false);
+      assert.equal((await w.up({ ...inputs, timeoutSeconds: 900, requestTimeoutSeconds: 9 })).changes, true, "a setting is stored");
+      assert.equal(w.state?.["ref"], "tsb/iam-signing-key");
+      assert.equal(await w.refresh().then((s) => s?.["ref"]), "tsb/iam-signing-key");
+      assert.equal(api.requests.length, before, "no up with the same identity, no settings update and no refresh reads the cluster");
+      const again = await w.up({ ...inputs, timeoutSeconds: 900, requestTimeoutSeconds: 9, promotion: "mp2->mp1" });
+      assert.deepEqual(again.replaces, ["promotion"], "a new promotion waits again");
+    });
+  });
+
+  it("the ready gate and the address wait stop at once on refused credentials, in the provider process too", async () => {
+    await withApi("mp1", async (api) => {
+      api.inject({ kind: "status", code: 403 }, 1, /deployments/);
+      await assert.rejects((await engineDriven<GateInputs>(tsbReadyGateProvider)).create(gateInputs(api, { exists: false }, 20)), /the ready gate cannot read tsb\/tsb: .*403/);
+      assert.equal(api.count(DEPLOYMENT), 1, "not read again");
+      api.inject({ kind: "status", code: 401 }, 1, /services/);
+      const inputs: AddressInputs = { site: "mp1", ...access(api), namespace: "tsb", service: "envoy", timeoutSeconds: 20, pollSeconds: 0.3, requestTimeoutSeconds: 5 };
+      await assert.rejects((await engineDriven<AddressInputs>(frontEnvoyAddressProvider)).create(inputs), /cannot read tsb\/envoy: .*401.*credentials of the site's kubeconfig were refused/);
+      assert.equal(api.count(SERVICE), 1);
+    });
+  });
+
+  it("the key wait times out naming the Secret, the site and what to check, and stops at once on refused credentials", async () => {
+    await withApi("mp1-ctx", async (api) => {
+      await assert.rejects((await engineDriven<SecretWaitInputs>(operatorSecretWaitProvider)).create(keyInputs(api, { timeoutSeconds: 4, pollSeconds: 0.5 })), (e: Error) => {
+        assert.match(e.message, /^site mp1: Secret tsb\/iam-signing-key was not made within 4 s \(\d+ reads\)\. Last seen: Secret tsb\/iam-signing-key does not exist yet\./);
+        assert.match(e.message, /kubectl --context mp1-ctx -n tsb logs -l name=tsb-operator/);
+        assert.doesNotMatch(e.message, new RegExp(api.token), "no credential in the message");
+        return true;
+      });
+      api.inject({ kind: "status", code: 403 }, 1, /secrets/);
+      const reads = api.count(SIGNING_KEY);
+      await assert.rejects((await engineDriven<SecretWaitInputs>(operatorSecretWaitProvider)).create(keyInputs(api)), /^Error: site mp1: cannot read Secret tsb\/iam-signing-key: .*403.*grant it get/);
+      assert.equal(api.count(SIGNING_KEY) - reads, 1, "a refusal is not retried");
     });
   });
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { dependsOn, find, has, reveal, runProgram, siteOf, type ChildOutput, type Registration } from "./harness/runProgram";
 import { baseConfig, clusterWithKeys, input } from "./fixtures";
 import { engineDiff } from "./harness/engine";
+import { UNKNOWN } from "./harness/mockState";
 
 const THREE = { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } };
 const beforeConfig = baseConfig({ sites: THREE });
@@ -42,12 +43,13 @@ describe("failover mp1 -> mp2 with mp1 fenced and mp3 a standby", () => {
       "mp2-promotion",
       "mp2-replication-gate",
       "mp2-tsb-baseline",
+      "mp2-tsb-iam-jwks-made", // the preflight's wait for the JWKS mp2's operator made
       "mp2-tsb-ready",
       "mp3-follows", // the proof that mp3 streams from mp2 after the promotion
     ]);
-    // mp1's gates leave with its active role: dynamic resources whose delete makes no call. Nothing
-    // stateful leaves.
-    assert.deepEqual(d.removed, ["mp1-api-verified", "mp1-promotion", "mp1-tsb-ready"]);
+    // mp1's gates and the wait for its own key (the standbys now copy mp2's) leave with its active role:
+    // dynamic resources whose delete makes no call. Nothing stateful leaves.
+    assert.deepEqual(d.removed, ["mp1-api-verified", "mp1-iam-signing-key-made", "mp1-promotion", "mp1-tsb-ready"]);
     // dns-propagation is a timer whose trigger (the target) changes: replaced, so it waits one TTL again.
     assert.deepEqual(d.replaced, ["dns-propagation"]);
     // mp1-k8s: the fenced site's provider gets a request timeout (tsb.fenceTimeoutSeconds), in place.
@@ -219,13 +221,42 @@ describe("preflight", () => {
     assert.ok(flip.outputs!["history"]!.failed, "history is not saved: the next run still sees mp1 active");
   });
 
-  it("refuses when the new active has an empty tsb-iam-jwks", async () => {
+  it("refuses, after a bounded wait, when the new active's operator never made tsb-iam-jwks (or left it empty), naming it and what to check", async () => {
+    const first = await runProgram(input(beforeConfig));
+    for (const [how, jwks, seen] of [["missing", undefined, "does not exist yet"], ["empty", { type: "Opaque", data: {} }, "exists but has no data yet"]] as const) {
+      const clusters = clusterWithKeys(["mp1", "mp2", "mp3"]);
+      if (jwks) clusters["mp2"]!["tsb/tsb-iam-jwks"] = jwks;
+      else delete clusters["mp2"]!["tsb/tsb-iam-jwks"];
+      const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), clusterSecrets: clusters, operatorStalled: ["mp2"] }));
+      const errors = flip.errors.join("\n");
+      assert.match(errors, new RegExp(`Failover mp1 -> mp2 refused: site mp2: Secret tsb/tsb-iam-jwks was not made within 60 s \\(13 reads\\)\\. Last seen: Secret tsb/tsb-iam-jwks ${seen}\\. Nothing was fenced\\.`), how);
+      assert.match(errors, /kubectl --context mp2 -n tsb logs -l name=tsb-operator/, how);
+      assert.doesNotMatch(errors, /resource '.*' does not exist/, `${how}: the preflight's message, not the engine's`);
+      assert.deepEqual(flip.registrations.filter((r) => /scaled-down/.test(r.name)).map((r) => r.name), [], how);
+      assert.ok(!has(flip, "mp2-tsb-iam-jwks-read", "read"), `${how}: read only once it was seen`);
+    }
+  });
+
+  it("waits for a tsb-iam-jwks the new active's operator is still making, then fails over", async () => {
     const first = await runProgram(input(beforeConfig));
     const clusters = clusterWithKeys(["mp1", "mp2", "mp3"]);
-    clusters["mp2"]!["tsb/tsb-iam-jwks"] = { type: "Opaque", data: {} };
-    const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), clusterSecrets: clusters }));
-    assert.match(flip.errors.join("\n"), /refused: tsb-iam-jwks on mp2 is empty\. Nothing was fenced/);
-    assert.deepEqual(flip.registrations.filter((r) => /scaled-down/.test(r.name)).map((r) => r.name), []);
+    delete clusters["mp2"]!["tsb/tsb-iam-jwks"];
+    const flip = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), clusterSecrets: clusters, operatorReconciling: ["mp2"] }));
+    assert.deepEqual(flip.errors, []);
+    const made = find(flip, "mp2-tsb-iam-jwks-made");
+    assert.equal((made.state as { polls: number }).polls, 3, "found on the third read, once the operator was done");
+    assert.ok(has(flip, "mp2-tsb-iam-jwks-read", "read") && has(flip, "mp1-tsb-scaled-down"));
+    assert.ok(dependsOn(flip, "mp1-tsb-operator-management-plane-scaled-down", "mp2-tsb-iam-jwks-made"), "nothing is fenced before it");
+  });
+
+  it("a preview of the failover still compares the kids; the JWKS is read in the update, after its wait", async () => {
+    const first = await runProgram(input(beforeConfig));
+    const clusters = { ...clusterWithKeys(["mp2", "mp3"], "kid-new"), ...clusterWithKeys(["mp1"], "kid-old") };
+    const preview = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), clusterSecrets: clusters, preview: true, existingUrns: first.registrations.map((r) => r.urn) }));
+    assert.match(preview.errors.join("\n"), /Failover mp1 -> mp2 refused: iam-signing-key on mp2 \(kid kid-new\) differs from the one on mp1 \(kid kid-old\)/);
+    const fine = await runProgram(input(afterConfig("fenced"), { previousOutputs: history(first), preview: true, existingUrns: first.registrations.map((r) => r.urn) }));
+    assert.deepEqual(fine.errors, []);
+    assert.equal(find(fine, "mp2-tsb-iam-jwks-read", "read").id, UNKNOWN, "no read in a preview: its ID is unknown until the wait ran");
   });
 });
 

@@ -48,7 +48,7 @@ describe("failover steps: every sentence names what a reviewer checks", () => {
   it("fenced: the preflight compares with the old active's key; promote, ready gate, verify, cut and re-point name their site, limit and address", () => {
     const cfg = fencedCfg({ tsb: { version: "1.12.4", registry: "r.example.com/t", organization: "acme", frontEnvoyPort: 8443, readyTimeoutSeconds: 900 } });
     const words = Object.fromEntries(failoverSteps(planSet(cfg, history), cfg).map((s) => [s.name, s.words]));
-    assert.equal(words["preflight"], "check that mp2's iam-signing-key has the same kid as mp1's and that its tsb-iam-jwks exists; a refusal changes nothing");
+    assert.equal(words["preflight"], "check that mp2's iam-signing-key has the same kid as mp1's and that its tsb-iam-jwks exists (waiting up to 60 s for its operator to make it); a refusal changes nothing");
     assert.match(words["fence mp1"]!, /its release stays as it is$/);
     assert.equal(words["promote mp2"], "give mp2's release the active block (exposeEmbeddedPostgresInFrontEnvoy) instead of the standby block");
     assert.equal(words["ready gate mp2"], "wait up to 900 s until deployment tsb on mp2 has a ready pod of a revision made after the promotion");

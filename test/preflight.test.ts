@@ -2,7 +2,7 @@
 // tsb-iam-jwks, or the failover stops before anything is fenced.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { kidOf, preflightProblem, type KeyEvidence } from "../lib/preflight";
+import { jwksProblem, keyProblem, kidOf, preflightProblem, type KeyEvidence } from "../lib/preflight";
 
 /** Secret data as the API returns it: base64 values. */
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -56,5 +56,20 @@ describe("preflightProblem", () => {
   it("stops when the old active's key has no kid to compare", () => {
     const p = preflightProblem(keyOn("mp1", undefined), keyOn("mp2", "kid-2"), JWKS);
     assert.match(p ?? "", /^iam-signing-key on mp2 \(kid kid-2\) differs from the one on mp1 \(kid none\)/);
+  });
+});
+
+describe("the preflight's two halves (a preview compares the kids; the JWKS is read after its wait)", () => {
+  it("keyProblem judges only the keys, jwksProblem only the JWKS; together they are preflightProblem, in its order", () => {
+    assert.equal(keyProblem(keyOn("mp1", "kid-1"), keyOn("mp2", "kid-1")), undefined);
+    assert.equal(keyProblem(undefined, keyOn("mp2", "kid-1")), undefined);
+    assert.match(keyProblem(keyOn("mp1", "kid-1"), keyOn("mp2", "kid-2")) ?? "", /^iam-signing-key on mp2 \(kid kid-2\) differs/);
+    assert.match(keyProblem(keyOn("mp1", "kid-1"), keyOn("mp2", undefined)) ?? "", /^iam-signing-key on mp2 has no kid/);
+    assert.equal(jwksProblem("mp2", JWKS), undefined);
+    for (const jwks of [undefined, {}]) assert.match(jwksProblem("mp2", jwks) ?? "", /^tsb-iam-jwks on mp2 is empty\. Nothing was fenced\./);
+    // Order: no kid, then an empty JWKS, then a kid that differs.
+    assert.equal(preflightProblem(keyOn("mp1", "kid-1"), keyOn("mp2", undefined), {}), keyProblem(keyOn("mp1", "kid-1"), keyOn("mp2", undefined)));
+    assert.equal(preflightProblem(keyOn("mp1", "kid-1"), keyOn("mp2", "kid-2"), {}), jwksProblem("mp2", {}));
+    assert.equal(preflightProblem(keyOn("mp1", "kid-1"), keyOn("mp2", "kid-2"), JWKS), keyProblem(keyOn("mp1", "kid-1"), keyOn("mp2", "kid-2")));
   });
 });

@@ -4,7 +4,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ACTIVE_ACCESS, TARGET_ACCESS, certificateCheck, failoverConfigProblem, formatReadiness, readinessExitCode, targetReadiness, versionAtLeast,
+  ACTIVE_ACCESS, TARGET_ACCESS, certificateCheck, failoverConfigProblem, formatReadiness, nodeRunsDynamicProviders, readinessExitCode, targetReadiness, versionAtLeast,
   type AccessNeed, type TargetEvidence,
 } from "../lib/readiness";
 import type { ReplicationProbe } from "../lib/replication";
@@ -41,7 +41,7 @@ function ready(): TargetEvidence {
     configuredTtl: 60,
     api: { ok: true, summary: "site mp1: TSB API serves organization tetrate" },
     tooling: {
-      pulumiVersion: "3.250.0", minPulumiVersion: "3.248.0", updateInProgress: false,
+      nodeVersion: "20.19.0", pulumiVersion: "3.250.0", minPulumiVersion: "3.248.0", updateInProgress: false,
       rawConfig: rawConfig("mp1", { mp1: { context: "mp1" }, mp2: { context: "mp2" } }), secretKeys: SECRET_KEYS,
       history: history("mp1", { mp1: "active", mp2: "standby" }),
     },
@@ -216,6 +216,35 @@ describe("readiness: decisions over recorded evidence", () => {
     e.tooling.history = history("mp1", { mp1: "active", mp3: "standby" }); // mp2 never ran
     onlyProblems(e, "fail", /config of a failover to mp2 validates/);
     assert.match(targetReadiness(e).checks.find((c) => c.status === "fail")!.reason, /never run/);
+  });
+
+  it("tooling: a Node that cannot require(esm) fails with the versions to install; an unreported one could not be checked", () => {
+    for (const v of ["20.18.3", "v20.10.0", "21.7.3", "22.11.0", "18.20.4"]) {
+      const e = ready();
+      e.tooling.nodeVersion = v;
+      onlyProblems(e, "fail", /^Node\.js >= 20\.19\.0 \(or >= 22\.12\.0\)$/);
+      const c = targetReadiness(e).checks.find((x) => x.status === "fail")!;
+      assert.match(c.reason, new RegExp(`^node ${v.replace(/\./g, "\\.")} cannot require an ES module: .*ERR_REQUIRE_ESM`));
+      assert.match(c.fix!, /Node 20\.19\.0 or newer 20\.x, or 22\.12\.0 or newer 22\.x/);
+    }
+    for (const v of ["20.19.0", "20.20.2", "v22.12.0", "22.21.1", "24.1.0"]) {
+      const e = ready();
+      e.tooling.nodeVersion = v;
+      assert.equal(targetReadiness(e).ready, true, v);
+      assert.match(targetReadiness(e).checks.find((c) => c.name.startsWith("Node.js"))!.reason, new RegExp(`^node ${v.replace(/\./g, "\\.")} can require`));
+    }
+    const e = ready();
+    delete e.tooling.nodeVersion;
+    onlyProblems(e, "could-not-check", /^Node\.js >= 20\.19\.0/);
+    const unknown = targetReadiness(e).checks.find((c) => c.name.startsWith("Node.js"))!;
+    assert.deepEqual([unknown.area, unknown.reason], ["tooling", "the Node.js version was not reported"]);
+    for (const v of ["20.18.0", "20.19.0"]) {
+      const x = ready();
+      x.tooling.nodeVersion = v;
+      assert.equal(targetReadiness(x).checks.find((c) => c.name.startsWith("Node.js"))!.area, "tooling", v);
+    }
+    for (const v of ["not a version", "21.0.0", "v21.99.0", "20.18.99", "22.11.9"]) assert.equal(nodeRunsDynamicProviders(v), false, v);
+    for (const v of ["20.19.0", "v20.99.1", "22.12.0", "23.0.0"]) assert.equal(nodeRunsDynamicProviders(v), true, v);
   });
 
   it("a failover's config: activeSite = target and the old active fenced passes the program's guards", () => {

@@ -6,12 +6,16 @@ import assert from "node:assert/strict";
 import {
   accountKeyIds,
   decideAccountAction,
+  grantRefused,
   hasGrant,
+  manualAccountSteps,
+  pathNotServed,
   privateKeyFromAnswer,
   serviceAccountFqn,
   STANDBY_ACCOUNT_NAME,
   withGrant,
   withoutGrant,
+  type ManualAccountCase,
 } from "../lib/standbyAccount";
 
 const SA = serviceAccountFqn("tetrate", STANDBY_ACCOUNT_NAME);
@@ -108,5 +112,42 @@ describe("grants", () => {
     assert.deepEqual(withoutGrant(shared, ROLE, SA), { changed: true, policy: { etag: "e2", allow: [{ role: ROLE, subjects: [{ team: "t1" }] }, shared.allow[1]] } });
     const alone = { allow: [{ role: ROLE, subjects: [{ serviceAccount: SA }] }, { role: "rbac/admin", subjects: [] }] };
     assert.deepEqual(withoutGrant(alone, ROLE, SA).policy, { allow: [{ role: "rbac/admin", subjects: [] }] }, "another role's empty binding is not ours to drop");
+  });
+});
+
+describe("where TSB does not serve what the program would call", () => {
+  it("a path TSB does not serve (404, 405, 501) or a refused grant (also 400) is not retried with another guess", () => {
+    assert.deepEqual([400, 401, 403, 404, 405, 409, 412, 500, 501, 503].filter(pathNotServed), [404, 405, 501]);
+    assert.deepEqual([200, 400, 401, 403, 404, 405, 409, 412, 500, 501, 503].filter(grantRefused), [400, 404, 405, 501]);
+  });
+
+  it("stops with the seed's manual commands and the config key, for what the person finds in TSB", () => {
+    const c = (account: ManualAccountCase["account"]): string => manualAccountSteps({
+      site: "mp1", organization: "acme", accountName: "tsb-standby-sa", role: "rbac/reader", answer: "POST https://mp1:443/x:generatekey answered 404: no route", account,
+    });
+    const seedCreate = "  tctl sa create tsb-standby-sa | base64 -w0 > tsb-standby-sa-b64e";
+    const seedGrant = `  tctl get ab organizations/acme -o yaml | yq '.spec.allow += [{"role":"rbac/reader","subjects":[{"serviceAccount":"organizations/acme/serviceaccounts/tsb-standby-sa"}]}]' | tctl apply -f -`;
+    const config = `  pulumi config set --secret tsb-ha:standbyServiceAccountJwk "$(cat tsb-standby-sa-b64e)"`;
+    const first = "site mp1: POST https://mp1:443/x:generatekey answered 404: no route.";
+    const cases: Array<[ManualAccountCase["account"], string]> = [
+      ["none", "Nothing was made in TSB."],
+      ["removed", "This run had made organizations/acme/serviceaccounts/tsb-standby-sa; it was deleted again, so the commands below start clean."],
+      ["existed", "organizations/acme/serviceaccounts/tsb-standby-sa already exists and this stack holds none of its keys: if you made it with tctl and kept tsb-standby-sa-b64e, skip the first command; otherwise delete the account in TSB first."],
+      ["left", "This run made organizations/acme/serviceaccounts/tsb-standby-sa and could not delete it again: delete it in TSB before the first command."],
+    ];
+    for (const [account, found] of cases) {
+      const lines = c(account).split("\n");
+      assert.equal(lines[0], first);
+      assert.equal(lines[1], `TSB's HTTP paths for a new service-account key and for the organisation's access policy are not public, so the program does not try another one. ${found}`);
+      assert.equal(lines[2], "Make the account by hand on mp1, as the seed does (active step 5; role rbac/reader from tsb.standbyRole):");
+      assert.deepEqual(lines.slice(3), [seedCreate, seedGrant, "then give the stack its key (with it in config the program makes no account) and run pulumi up again:", config,
+        "If TSB refused the role, check the roles it has (tctl get ab organizations/<org> -o yaml) and set tsb.standbyRole, or grant another by hand. docs/tsb-api.md, \"Making the account by hand\"."]);
+    }
+    const held = c("held").split("\n");
+    assert.equal(held[0], first);
+    assert.equal(held[1], "The stack holds a key of organizations/acme/serviceaccounts/tsb-standby-sa; only its grant is missing, and the program does not try another path. Grant it by hand on mp1, as the seed does (active step 5), then run pulumi up again:");
+    assert.equal(held[2], seedGrant);
+    assert.equal(held.length, 4, "no tctl sa create: the stack holds the key");
+    assert.ok(!c("held").includes("standbyServiceAccountJwk"));
   });
 });

@@ -174,6 +174,67 @@ describe("StandbyServiceAccount through the engine's provider process", () => {
     assert.equal(state["privateKeyJwk"], api.issuedKeys.get(String(state["keyId"])));
   });
 
+  it("a TSB without the guessed new-key path: stops with the seed's commands, tries no other path, leaves the tctl account as it is", async () => {
+    const tctlKey = api.addAccountMadeElsewhere(STANDBY_ACCOUNT_NAME);
+    for (const status of [404, 405, 501]) {
+      api.inject({ method: "POST", pathIncludes: ":generatekey", times: 1, action: { status, body: { code: 12, message: "Not Implemented" } } });
+      const before = api.requests.length;
+      await assert.rejects(fresh().create(inputs()), (e: Error) => {
+        assert.match(e.message, new RegExp(`^site mp1: POST https://${FQDN}:${api.port}/v2/organizations/tetrate/serviceaccounts/tsb-standby-sa:generatekey answered ${status}: `));
+        assert.match(e.message, /already exists and this stack holds none of its keys/);
+        assert.match(e.message, /\n {2}tctl sa create tsb-standby-sa \| base64 -w0 > tsb-standby-sa-b64e\n {2}tctl get ab organizations\/tetrate -o yaml \| yq/);
+        assert.match(e.message, /pulumi config set --secret tsb-ha:standbyServiceAccountJwk/);
+        assertNoSecrets(e.message);
+        return true;
+      });
+      const posts = api.requests.slice(before).filter((q) => q.method !== "GET").map((q) => `${q.method} ${q.path}`);
+      assert.deepEqual(posts, [`POST /v2/organizations/${ORG}/serviceaccounts/${STANDBY_ACCOUNT_NAME}:generatekey`], `${status}: one try of the guessed path, no other`);
+    }
+    assert.deepEqual(api.accounts.get(STANDBY_ACCOUNT_NAME)?.keys.map((k) => k.id), [tctlKey]);
+    assert.equal(api.hasGrant(STANDBY_ACCOUNT_ROLE, SA), false);
+  });
+
+  it("a TSB without the policy path: stops before making the account, with the seed's commands", async () => {
+    api.inject({ method: "GET", pathIncludes: "/policy", times: 1, action: { status: 405, body: { code: 12, message: "Method Not Allowed" } } });
+    await assert.rejects(fresh().create(inputs()), (e: Error) => {
+      assert.match(e.message, /GET https:\/\/.*\/v2\/organizations\/tetrate\/policy answered 405: .*\nTSB's HTTP paths .* Nothing was made in TSB\./);
+      assert.match(e.message, /tctl sa create tsb-standby-sa/);
+      return true;
+    });
+    assert.equal(api.accounts.size, 0, "no account whose key nobody holds");
+    assert.equal(api.requests.filter((q) => q.method !== "GET").length, 0);
+  });
+
+  it("a refused grant (the role does not exist): the account this run made is deleted again, and the message says so", async () => {
+    api.inject({ method: "PUT", pathIncludes: "/policy", times: 1, action: { status: 400, body: { code: 3, message: "role rbac/org-reader not found" } } });
+    await assert.rejects(fresh().create(inputs()), (e: Error) => {
+      assert.match(e.message, /PUT .*\/policy answered 400: .*role rbac\/org-reader not found/);
+      assert.match(e.message, /it was deleted again, so the commands below start clean/);
+      assert.match(e.message, /set tsb\.standbyRole/);
+      assertNoSecrets(e.message);
+      return true;
+    });
+    assert.equal(api.accounts.has(STANDBY_ACCOUNT_NAME), false);
+    assert.ok(api.requests.some((q) => q.method === "DELETE" && q.path.endsWith(`/serviceaccounts/${STANDBY_ACCOUNT_NAME}`)));
+
+    api.inject({ method: "PUT", pathIncludes: "/policy", times: 1, action: { status: 404, body: { code: 5, message: "not found" } } });
+    api.inject({ method: "DELETE", pathIncludes: "/serviceaccounts/", times: 1, action: { status: 403, body: { code: 7, message: "denied" } } });
+    await assert.rejects(fresh().create(inputs()), /could not delete it again: delete it in TSB before the first command/);
+  });
+
+  it("a refused grant on a role change: the stack keeps its key; only the grant command is given", async () => {
+    const r = fresh();
+    await r.create(inputs());
+    api.inject({ method: "PUT", pathIncludes: "/policy", times: 1, action: { status: 400, body: { code: 3, message: "role rbac/nope not found" } } });
+    await assert.rejects(r.up(inputs({ role: "rbac/nope" })), (e: Error) => {
+      assert.match(e.message, /only its grant is missing/);
+      assert.match(e.message, /yq '\.spec\.allow \+= \[\{"role":"rbac\/nope"/);
+      assert.doesNotMatch(e.message, /tctl sa create/);
+      return true;
+    });
+    assert.ok(api.accounts.has(STANDBY_ACCOUNT_NAME), "the account the stack holds a key of stays");
+  });
+
   it("401 names user admin and the stack's adminPassword, never the password", async () => {
     await assert.rejects(fresh().create(inputs({ adminPassword: "not-the-password" })), (e: Error) => {
       assert.match(e.message, /401/);

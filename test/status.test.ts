@@ -6,6 +6,8 @@ import { decideStatus, formatStatus, statusExitCode, STATUS_DEPLOYMENTS, type Si
 import type { ReplicationProbe } from "../lib/replication";
 import type { SetHistory, SiteHistory } from "../lib/topology";
 import { OPERATOR_DEPLOYMENT } from "../lib/names";
+import { jwksKids } from "../lib/siteFacts";
+import { jwksData, signingKeyData } from "./harness/onCallFixtures";
 
 const NOW = "2026-12-01T12:00:00.000Z";
 const FQDN = { mp1: "mp1.tsb.example.com", mp2: "mp2.tsb.example.com", mp3: "mp3.tsb.example.com" };
@@ -66,6 +68,16 @@ function afterFailover(): StatusInput {
 const kinds = (i: StatusInput): string[] => decideStatus(i).findings.map((f) => f.kind);
 
 describe("status: decisions over recorded states", () => {
+  it("reads the kid of tsb-iam-jwks as the seed does (data.kid), so a healthy set shows no kid mismatch", () => {
+    assert.deepEqual(jwksKids(jwksData("kid-1")), ["kid-1"]);
+    assert.deepEqual(jwksKids(signingKeyData("kid-1")), ["kid-1"], "the same read as iam-signing-key's");
+    assert.deepEqual(jwksKids({ keys: Buffer.from('{"keys":[{"kid":"elsewhere"}]}').toString("base64") }), [], "no data.kid: no kid");
+    assert.deepEqual(jwksKids(undefined), []);
+    const input = agreeing();
+    input.sites[1] = { ...standbySite("mp2", FQDN.mp1), jwksKids: jwksKids(jwksData("kid-1")) };
+    assert.deepEqual(decideStatus(input).findings, []);
+  });
+
   it("agreeing set: exit 0, verdict first, no findings", () => {
     for (const input of [agreeing(), afterFailover()]) {
       const r = decideStatus(input);

@@ -43,6 +43,8 @@ export interface AdoptedClusterOptions {
   /** The host the control planes use, in tsb-certs (default "tsb.acme.example.com"). */
   floatingFqdn?: string;
   identityProvider?: "ldap" | "oidc";
+  /** spec.components.frontEnvoy.port (default 443); null: installed without it (TSB's front envoy then listens on 8443). */
+  frontEnvoyPort?: number | null;
 }
 
 export interface AdoptedCluster {
@@ -210,7 +212,7 @@ export function seedAdoptedCluster(api: FakeKubeApi, opts: AdoptedClusterOptions
     hub: registry,
     organization,
     components: {
-      frontEnvoy: { port: 443 },
+      ...(opts.frontEnvoyPort === null ? {} : { frontEnvoy: { port: opts.frontEnvoyPort ?? 443 } }),
       oap: { streamingLogEnabled: true },
       apiServer: { teamSyncSchedule: "0 * * * *" },
       webUI: { kubeSpec: { deployment: { replicaCount: 2 } } },

@@ -80,7 +80,11 @@ pulumi.log.info = (msg: string, ...rest: unknown[]) => {
   infos.push(msg);
   return (origInfo as (...a: unknown[]) => Promise<void>)(msg, ...rest);
 };
-process.on("unhandledRejection", (e) => errors.push(e instanceof Error ? e.message : String(e)));
+process.on("unhandledRejection", (e) => {
+  // One failed step rejects every promise that waits for it: the engine reports it once.
+  const message = e instanceof Error ? e.message : String(e);
+  if (!errors.includes(message)) errors.push(message);
+});
 
 if (input.dieBeforeResult === "exit") {
   process.stderr.write("child: exiting on purpose before the result\n");
@@ -91,12 +95,27 @@ if (input.dieBeforeResult === "throw") {
   setTimeout(() => { throw new Error("child: thrown on purpose outside any handler"); }, 0);
 }
 
+/**
+ * A provider that failed a step (mockState threw, as the provider's create or read would): the engine
+ * reports its error and the update fails; what waits for that resource is never registered, so its
+ * outputs never settle. Resolves once one failed.
+ */
+let stepFailed: () => void = () => undefined;
+const aStepFailed = new Promise<void>((resolve) => { stepFailed = resolve; });
+
 async function run(): Promise<ChildOutput> {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const request = pending;
-        const result = mockState(args, input, clusters, request);
+        let result: ReturnType<typeof mockState>;
+        try {
+          result = mockState(args, input, clusters, request);
+        } catch (e) {
+          // The SDK rejects the registration with "failed to register new resource <name> [<type>]: <message>".
+          stepFailed();
+          throw e;
+        }
         const target = [...registrations].reverse().find((x) => x.urn === request.urn && x.kind === request.kind);
         // The engine marks the outputs named in additionalSecretOutputs secret (pulumi/pulumi
         // pkg/resource/deploy/step_executor.go, additionalSecretOutputs; @pulumi/random's RandomPassword
@@ -130,9 +149,11 @@ async function run(): Promise<ChildOutput> {
     for (const [k, v] of Object.entries(exported)) {
       const out: pulumi.Output<unknown> = pulumi.output(v);
       // `promise()` is the SDK's own (internal) way to await an Output; it rejects when a step failed.
+      // An output that waits for a failed step never settles: give up on it once the rest had time.
       const settle = (out as unknown as { promise(): Promise<unknown> }).promise();
+      const abandoned = aStepFailed.then(() => new Promise<never>((_, reject) => setTimeout(() => reject(new Error("a step it waits for failed")), 500)));
       try {
-        outputs[k] = { value: await settle, secret: await pulumi.isSecret(out) };
+        outputs[k] = { value: await Promise.race([settle, abandoned]), secret: await pulumi.isSecret(out) };
       } catch (e) {
         outputs[k] = { value: undefined, secret: false, failed: e instanceof Error ? e.message : String(e) };
       }
@@ -142,6 +163,7 @@ async function run(): Promise<ChildOutput> {
   }
   // Let every registration started by the program finish (or fail) before reporting.
   await new Promise((r) => setTimeout(r, 50));
+  clusters.settle();
   const result: ChildOutput = { registrations, errors, warnings, infos, clustersAfter: clusters.objects };
   if (outputs) result.outputs = outputs;
   return result;
@@ -153,6 +175,7 @@ if (!input.dieBeforeResult) run().then(
     process.exit(0);
   },
   (e: unknown) => {
+    clusters.settle();
     writeFileSync(resultFile, JSON.stringify({ registrations, errors: [...errors, String(e)], warnings, infos, clustersAfter: clusters.objects }));
     process.exit(0);
   },

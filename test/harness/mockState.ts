@@ -12,12 +12,16 @@
 //   ID we are given is unknown"): a read with an unknown ID returns no outputs. A resource that the
 //   preview creates has an unknown ID and unknown computed outputs (the provider's Create has not run);
 //   a resource that already exists keeps its outputs.
-// - The TSB chart (tsb-facts.md, seed "Import the Secrets"): installing a release creates
-//   `iam-signing-key` unless one exists (a standby's copy is applied before its release), and the
-//   operator derives `tsb-iam-jwks` from it.
+// - The TSB chart and its operator (tsb-facts.md, seed "Import the Secrets"): the operator makes
+//   `iam-signing-key` unless one exists (a standby's copy is applied before its release), and derives
+//   `tsb-iam-jwks` from it, while it reconciles the ManagementPlane after helm has returned
+//   (tsb-facts.md "Added 2026-12"): not at once. Here it has done so after `operatorLagPolls` reads of
+//   a wait (components/operatorSecretWait.ts) on that site, or between two updates; a `.get()` right
+//   after the release finds nothing. `operatorStalled` sites never get there.
 import type * as pulumi from "@pulumi/pulumi";
 import type { ChildInput, ClusterObjects } from "./types";
 import { JWKS_SECRET, SIGNING_KEY_SECRET } from "../../lib/names";
+import { secretWaitTimeoutMessage } from "../../lib/operatorSecret";
 
 type Result = { id: string | undefined; state: Record<string, unknown> };
 
@@ -31,9 +35,12 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 /** The clusters as the program's updates leave them: each run starts from the last one's. */
 export class ClusterSim {
   readonly objects: Record<string, ClusterObjects>;
+  /** Sites whose operator has a reconcile to finish, with the namespace and the reads it still takes. */
+  private readonly reconciling = new Map<string, { ns: string; pollsLeft: number }>();
 
   constructor(private readonly input: ChildInput) {
     this.objects = structuredClone(input.clusterSecrets ?? {});
+    for (const site of input.operatorReconciling ?? []) this.reconciling.set(site, { ns: "tsb", pollsLeft: input.operatorLagPolls ?? 2 });
   }
 
   private reachable(site: string | undefined): void {
@@ -61,16 +68,44 @@ export class ClusterSim {
     (this.objects[site] ??= {})[`${meta.namespace}/${meta.name}`] = { type: (unwrap(inputs["type"]) as string | undefined) ?? "Opaque", data };
   }
 
-  /** The chart and its operator on a site where a release is installed or upgraded. */
+  /** Helm returns once the chart's objects exist; the operator reconciles afterwards. */
   installRelease(site: string | undefined, inputs: Record<string, unknown>): void {
     this.reachable(site);
     if (!site) return;
     const ns = (unwrap(inputs["namespace"]) as string | undefined) ?? "tsb";
+    this.reconciling.set(site, { ns, pollsLeft: this.input.operatorLagPolls ?? 2 });
+  }
+
+  /** The operator's reconcile: the signing key unless one exists, and the JWKS derived from it. */
+  private reconcile(site: string): void {
+    const r = this.reconciling.get(site);
+    if (!r || this.input.operatorStalled?.includes(site)) return;
+    this.reconciling.delete(site);
     const objects = (this.objects[site] ??= {});
-    const keyId = `${ns}/${SIGNING_KEY_SECRET}`;
+    const keyId = `${r.ns}/${SIGNING_KEY_SECRET}`;
     objects[keyId] ??= { type: "Opaque", data: { kid: b64(`kid-made-on-${site}`), "private.key": b64(`key of ${site}`) } };
     const kid = objects[keyId].data["kid"] ?? "";
-    objects[`${ns}/${JWKS_SECRET}`] = { type: "Opaque", data: { kid, jwks: b64(`{"keys":[{"kid":"${Buffer.from(kid, "base64").toString()}"}]}`) } };
+    objects[`${r.ns}/${JWKS_SECRET}`] = { type: "Opaque", data: { kid, jwks: b64(`{"keys":[{"kid":"${Buffer.from(kid, "base64").toString()}"}]}`) } };
+  }
+
+  /**
+   * An OperatorSecretWait's reads of `id` on `site`, at most `maxPolls`: how many it took until the
+   * Secret held data, or undefined when it never did (each read gives the operator time).
+   */
+  pollSecret(site: string, id: string, maxPolls: number): { polls: number; dataKeys: string[] } | { polls: number; lastSeen: string } {
+    this.reachable(site);
+    for (let polls = 1; polls <= maxPolls; polls++) {
+      const data = this.objects[site]?.[id]?.data;
+      if (data && Object.keys(data).length > 0) return { polls, dataKeys: Object.keys(data).sort() };
+      const r = this.reconciling.get(site);
+      if (r && --r.pollsLeft <= 0) this.reconcile(site);
+    }
+    return { polls: maxPolls, lastSeen: this.objects[site]?.[id] ? `Secret ${id} exists but has no data yet` : `Secret ${id} does not exist yet` };
+  }
+
+  /** Between two updates the operators finish what they were doing. */
+  settle(): void {
+    for (const site of [...this.reconciling.keys()]) this.reconcile(site);
   }
 }
 
@@ -144,6 +179,16 @@ export function mockState(args: pulumi.runtime.MockResourceArgs, input: ChildInp
   }
   if (args.type === "kubernetes:core/v1:Secret" && !input.preview) {
     clusters.applySecret(site, inputs);
+  }
+  if (args.type === "pulumi-nodejs:dynamic/tsb-ha:OperatorSecretWait" && !creatingInPreview && !input.dynamicOutputs?.[args.name]) {
+    // What components/operatorSecretWait.ts does against a cluster whose operator is still reconciling.
+    const w = unwrap(inputs) as { site: string; namespace: string; secret: string; promotion: string; timeoutSeconds: number; pollSeconds: number; context?: string };
+    const ref = `${w.namespace}/${w.secret}`;
+    const seen = clusters.pollSecret(w.site, ref, Math.floor(w.timeoutSeconds / w.pollSeconds) + 1);
+    if ("lastSeen" in seen) {
+      throw new Error(secretWaitTimeoutMessage({ site: w.site, namespace: w.namespace, secret: w.secret, promotion: w.promotion, timeoutSeconds: w.timeoutSeconds, polls: seen.polls, lastSeen: seen.lastSeen, ...(w.context ? { context: w.context } : {}) }));
+    }
+    return result(inputs, { ref, dataKeys: seen.dataKeys, seen: `Secret ${ref} exists (data: ${seen.dataKeys.join(", ")})`, polls: seen.polls, elapsedSeconds: seen.polls * w.pollSeconds });
   }
   if (args.type.startsWith("pulumi-nodejs:dynamic")) {
     // A provider whose create throws: the engine fails the step, and nothing that depends on it resolves.

@@ -18,7 +18,8 @@ export function standbyJwk(): string {
 
 export const b64 = (s: string): string => Buffer.from(s).toString("base64");
 export const signingKeyData = (kid: string): Record<string, string> => ({ kid: b64(kid), "private.key": b64("(not a real key)") });
-export const jwksData = (kid: string): Record<string, string> => ({ "jwks.json": b64(JSON.stringify({ keys: [{ kty: "RSA", kid, n: "x", e: "AQAB" }] })) });
+/** tsb-iam-jwks as the seed shows it: `data.kid` (base64; `yq .data.kid | base64 -d`). Its other fields are not public. */
+export const jwksData = (kid: string): Record<string, string> => ({ kid: b64(kid) });
 
 export interface SiteOpts {
   context?: string;

@@ -109,10 +109,12 @@ export function siteOf(r: Registration): string | undefined {
 
 /** Whether `from` depends on `to`, directly or through other registrations (or their parents' children). */
 export function dependsOn(result: ChildOutput, from: string, to: string): boolean {
-  const byUrn = new Map(result.registrations.filter((r) => r.kind === "register").map((r) => [r.urn, r]));
-  const target = find(result, to).urn;
+  // Reads count: the engine runs a read after what it depends on, as any step.
+  const byUrn = new Map(result.registrations.map((r) => [r.urn, r]));
+  const urnOf = (name: string): string => (has(result, name) || !has(result, name, "read") ? find(result, name) : find(result, name, "read")).urn;
+  const target = urnOf(to);
   const seen = new Set<string>();
-  const stack = [find(result, from).urn];
+  const stack = [urnOf(from)];
   while (stack.length > 0) {
     const urn = stack.pop()!;
     if (seen.has(urn)) continue;

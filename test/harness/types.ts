@@ -18,6 +18,12 @@ export interface ChildInput {
   clusterSecrets?: Record<string, ClusterObjects>;
   /** Sites whose cluster does not answer (a lost site). */
   unreachableSites?: string[];
+  /** Reads of a wait before TSB's operator has made its Secrets after a release (default 2). */
+  operatorLagPolls?: number;
+  /** Sites whose operator never makes its Secrets (it is stuck). */
+  operatorStalled?: string[];
+  /** Sites whose operator is still reconciling when the update starts (a release installed moments before). */
+  operatorReconciling?: string[];
   /** Computed outputs of dynamic resources by resource name (what their create would return). */
   dynamicOutputs?: Record<string, Record<string, unknown>>;
   /** Resources whose create/update fails with this message, by resource name (a dynamic provider that throws). */
