@@ -4,11 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { SiteConfig } from "../lib/config";
 import type { SetPlan } from "../lib/topology";
-import { JWKS_SECRET, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
+import { JWKS_SECRET, PREFLIGHT_JWKS_WAIT_SECONDS, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
 import { jwksProblem, keyProblem } from "../lib/preflight";
-import { PREFLIGHT_JWKS_WAIT_SECONDS } from "../lib/operatorSecret";
 import { OperatorSecretWait } from "./operatorSecretWait";
-import { isInlineKubeconfig } from "../lib/kubeAccess";
+import { isInlineKubeconfig } from "../lib/kubeconfig";
 import { providerName, secretReadName } from "../lib/resourceNames";
 
 /** A site's cluster access for the dynamic resources (lib/kubeAccess.ts reads it in the provider process). */

@@ -8,7 +8,7 @@ import type { SitePlan } from "../lib/topology";
 import { managementPlaneValues, type SiteSecretsPem } from "../lib/values";
 import { adoptedSiteValues } from "../lib/adoptionPlan";
 import { userValuesFor, type ValuesSource } from "../lib/chartValues";
-import type { Values } from "../lib/adoption";
+import type { Values } from "../lib/helmValues";
 import { RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/names";
 import { COMPONENT_TYPE, namespaceName, releaseResourceName, signingKeyCopyName, standbyJwkSecretName } from "../lib/resourceNames";
 import type { SiteCerts } from "./pki";

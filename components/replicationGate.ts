@@ -40,7 +40,8 @@ import {
   type WalTail,
 } from "../lib/replication";
 import { afterPromotion, followCheck } from "../lib/replicationFollow";
-import { primaryPosition, probeReplication, readTimelineHistory, walTail, type SiteDb } from "../lib/replicationProbe";
+import { primaryPosition, probeReplication, readTimelineHistory, walTail } from "../lib/replicationProbe";
+import type { SiteDb } from "../lib/sqlTransport";
 import { DEFAULT_POSTGRES_POD, podExecTransport, type PostgresPodOptions } from "../lib/podExec";
 import { postgresPods, stopPostgres, type PostgresStopReport } from "../lib/postgresStop";
 

@@ -16,7 +16,8 @@
 // promotion changes and reads nothing; preview does not run it; delete and refresh touch nothing.
 import * as pulumi from "@pulumi/pulumi";
 import { followProof, followRefused, followTimedOut, type FollowState, type FollowTarget } from "../lib/replicationFollow";
-import { primaryHistory, probeReplication, repointStandby, type SiteDb } from "../lib/replicationProbe";
+import { primaryHistory, probeReplication, repointStandby } from "../lib/replicationProbe";
+import type { SiteDb } from "../lib/sqlTransport";
 import { DEFAULT_POSTGRES_POD, podExecTransport, podExecTransports, type PostgresPodOptions } from "../lib/podExec";
 import type { SiteDbAccess } from "./replicationGate";
 

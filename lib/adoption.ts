@@ -12,14 +12,12 @@
 // History: the lead adds `adoptStep?: "import" | "activate"` to SiteHistory (lib/topology.ts) and writes
 // `adoptionStep(...).historyStep` there; the interfaces below are the structural subset this file reads.
 import { X509Certificate } from "node:crypto";
-import * as yaml from "js-yaml";
 import { ConfigError, NAMESPACE } from "./errors";
-import { SIGNING_KEY_SECRET, TSB_DEFAULT_FRONT_ENVOY_PORT } from "./names";
-
-export type Values = Record<string, unknown>;
-
-/** A map of values (not null, not a list): what Helm merges key by key. */
-export const isValues = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
+import { SIGNING_KEY_SECRET, TSB_CERTS_SECRET, XCP_CENTRAL_SECRET } from "./names";
+import { changedLeafPaths, deepMerge, isValues, type Values } from "./helmValues";
+import { installedFrontEnvoyPort, type AdoptConfig, type AdoptStep } from "./adoptionConfig";
+import type { SanSet } from "./certs";
+import type { RecordedAdoptionState, RecordedObject } from "./adoptionRead";
 
 // ---------------------------------------------------------------------------------------------------
 // Values
@@ -38,68 +36,6 @@ export interface ValuesChange {
   values: Values;
   /** Every leaf path (dotted, array index as `[i]`) whose value was added, changed or removed, sorted. */
   changedPaths: string[];
-}
-
-/**
- * Parses `helm get values <rel> -n <ns> -o yaml` (or `-o json`). Refuses the plain `helm get values`
- * output: its "USER-SUPPLIED VALUES:" header parses as one more top-level key, which would be written back
- * into the release. The message never repeats the text (it holds passwords and keys).
- */
-export function parseHelmValues(text: string, key = "adoptedValues"): Values {
-  if (/^USER-SUPPLIED VALUES:/m.test(text)) {
-    throw new ConfigError(key, "[secret]", "is the plain `helm get values` output. Use: helm get values <release> -n <namespace> -o yaml");
-  }
-  let parsed: unknown;
-  try {
-    parsed = yaml.load(text, { schema: yaml.JSON_SCHEMA });
-  } catch {
-    throw new ConfigError(key, "[secret]", "is not YAML or JSON. Use the output of: helm get values <release> -n <namespace> -o yaml");
-  }
-  if (!isValues(parsed)) {
-    throw new ConfigError(key, "[secret]", "is not a map of values. A release installed without values cannot be adopted as it is: its `spec` (organization, hub) is in the values");
-  }
-  return parsed;
-}
-
-/** Every leaf path of a values tree with its value; an empty map or list is a leaf of its own. */
-export function leafPaths(v: unknown, prefix = ""): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  const walk = (x: unknown, p: string): void => {
-    if (isValues(x) && Object.keys(x).length > 0) {
-      for (const [k, child] of Object.entries(x)) walk(child, p === "" ? k : `${p}.${k}`);
-    } else if (Array.isArray(x) && x.length > 0) {
-      x.forEach((child, i) => walk(child, `${p}[${i}]`));
-    } else if (p !== "" || !isValues(x)) {
-      out.set(p, x); // an empty root map has no leaves
-    }
-  };
-  walk(v, prefix);
-  return out;
-}
-
-/** Leaf paths that differ between two values trees (added, changed or removed), sorted. */
-export function changedLeafPaths(before: unknown, after: unknown): string[] {
-  const a = leafPaths(before);
-  const b = leafPaths(after);
-  const paths = new Set<string>();
-  for (const [p, v] of a) if (!b.has(p) || !sameLeaf(v, b.get(p))) paths.add(p);
-  for (const p of b.keys()) if (!a.has(p)) paths.add(p);
-  return [...paths].sort();
-}
-
-const sameLeaf = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
-
-/**
- * Deep merge as Helm coalesces values: maps merge key by key, anything else (lists included) is replaced.
- * Nothing in `base` is lost unless `overlay` names it.
- */
-export function deepMerge(base: Values, overlay: Values): Values {
-  const out: Values = structuredClone(base);
-  for (const [k, v] of Object.entries(overlay)) {
-    const old = out[k];
-    out[k] = isValues(old) && isValues(v) ? deepMerge(old, v) : structuredClone(v);
-  }
-  return out;
 }
 
 function certOverlay(certs: AdoptionCerts): Values {
@@ -146,12 +82,6 @@ export function standbyValuesFromExisting(existing: Values, standbyBlock: Values
 
 // ---------------------------------------------------------------------------------------------------
 // Certificates
-
-export interface SanSet {
-  dnsNames: string[];
-  ipAddresses: string[];
-  uris: string[];
-}
 
 /** Splits a PEM bundle into its certificates, first (the leaf) first. */
 export function pemCertificates(bundle: string): X509Certificate[] {
@@ -222,52 +152,8 @@ export function chainsTo(bundle: string, caPem: string): boolean {
 export const HELM_MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const HELM_RELEASE_NAME_ANNOTATION = "meta.helm.sh/release-name";
 export const HELM_RELEASE_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace";
-export const TSB_CERTS_SECRET = "tsb-certs";
-export const XCP_CENTRAL_SECRET = "xcp-central-cert";
 
-/**
- * The port an installed front envoy listens on, from a ManagementPlane `spec` (the CR, or the helm
- * values' `spec`): `components.frontEnvoy.port`, or TSB's default when it is unset.
- */
-export function installedFrontEnvoyPort(spec: unknown): { port: unknown; text: string } {
-  const components = isValues(spec) ? spec["components"] : undefined;
-  const frontEnvoy = isValues(components) ? components["frontEnvoy"] : undefined;
-  const port = isValues(frontEnvoy) ? frontEnvoy["port"] : undefined;
-  return port === undefined
-    ? { port: TSB_DEFAULT_FRONT_ENVOY_PORT, text: `${TSB_DEFAULT_FRONT_ENVOY_PORT} (spec.components.frontEnvoy.port is unset: TSB's default)` }
-    : { port, text: JSON.stringify(port) };
-}
 
-/** An object the release must own, with its metadata as read from the cluster. */
-export interface RecordedObject {
-  kind: string;
-  name: string;
-  /** Absent for cluster-scoped objects (ClusterRole, ClusterRoleBinding). */
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
-
-/** What the preflight reads (all with bounded GETs), recorded so tests can replay a cluster. */
-export interface RecordedAdoptionState {
-  site: string;
-  expect: { release: string; namespace: string; chartVersion: string; organization: string; floatingFqdn: string; frontEnvoyPort: number };
-  /** Helm's release record; undefined when `helm ls` would not list it. */
-  release?: { chartVersion: string; status: string };
-  /** `spec` of the ManagementPlane CR; undefined when the CR is missing. */
-  managementPlaneSpec?: Values;
-  /** Top-level properties of `spec` in the CRD's schema; undefined when the CRD was not readable. */
-  crdSpecProperties?: string[];
-  /** `tls.crt` (PEM, decoded) of the live Secrets; undefined when the Secret is missing. */
-  tsbCertsPem?: string;
-  xcpCentralCertPem?: string;
-  /** Secret `iam-signing-key` exists in the namespace. */
-  signingKeySecretExists: boolean;
-  /** The adopted CA's certificate (PEM). */
-  caCertPem: string;
-  /** The operator's objects, the Secrets and the CR: what the release must own. */
-  objects: RecordedObject[];
-}
 
 export interface Refusal {
   /** Stable name for tests and docs. */
@@ -398,22 +284,6 @@ export function ownershipCommands(objects: RecordedObject[], release: string, na
 
 // ---------------------------------------------------------------------------------------------------
 // Steps
-
-export type AdoptStep = "import" | "activate";
-
-/** `sites.<s>.adopt` as proposed. */
-export interface AdoptConfig {
-  release: string;
-  namespace: string;
-  chartVersion: string;
-  step: AdoptStep;
-  /**
-   * Set only when the adopted CA's key is not available (corporate PKI): the set gets a new root, and the
-   * control planes must trust old + new (trustBundleDelta) before any leaf changes. `true` is the
-   * operator's word that every control plane runs with the bundle.
-   */
-  trustBundleRolledOut?: boolean;
-}
 
 /** The part of SetConfig the step machine reads (structural: SetConfig fits once SiteConfig has `adopt`). */
 export interface AdoptionConfigView {

@@ -3,7 +3,8 @@
 // Checked with the rest of the config, before any resource is registered; no message repeats a secret.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { ConfigError, NAMESPACE } from "./errors";
-import { installedFrontEnvoyPort, isValues, parseHelmValues, type AdoptConfig, type Values } from "./adoption";
+import { TSB_DEFAULT_FRONT_ENVOY_PORT } from "./names";
+import { isValues, parseHelmValues, type Values } from "./helmValues";
 
 export const ADOPT_KEYS = ["release", "namespace", "step", "floatingRecord", "trustBundleRolledOut"];
 export const ADOPT_STEPS = ["import", "activate"] as const;
@@ -182,4 +183,33 @@ export function installedImageRefusal(values: Values, tsb: Pick<InstalledExpecta
   const hub = at(values, "spec", "hub");
   if (hub !== undefined && hub !== tsb.registry) return installedDiffers("spec.hub", hub, "registry", tsb.registry, why);
   return undefined;
+}
+
+export type AdoptStep = "import" | "activate";
+
+/** `sites.<s>.adopt` as proposed. */
+export interface AdoptConfig {
+  release: string;
+  namespace: string;
+  chartVersion: string;
+  step: AdoptStep;
+  /**
+   * Set only when the adopted CA's key is not available (corporate PKI): the set gets a new root, and the
+   * control planes must trust old + new (trustBundleDelta) before any leaf changes. `true` is the
+   * operator's word that every control plane runs with the bundle.
+   */
+  trustBundleRolledOut?: boolean;
+}
+
+/**
+ * The port an installed front envoy listens on, from a ManagementPlane `spec` (the CR, or the helm
+ * values' `spec`): `components.frontEnvoy.port`, or TSB's default when it is unset.
+ */
+export function installedFrontEnvoyPort(spec: unknown): { port: unknown; text: string } {
+  const components = isValues(spec) ? spec["components"] : undefined;
+  const frontEnvoy = isValues(components) ? components["frontEnvoy"] : undefined;
+  const port = isValues(frontEnvoy) ? frontEnvoy["port"] : undefined;
+  return port === undefined
+    ? { port: TSB_DEFAULT_FRONT_ENVOY_PORT, text: `${TSB_DEFAULT_FRONT_ENVOY_PORT} (spec.components.frontEnvoy.port is unset: TSB's default)` }
+    : { port, text: JSON.stringify(port) };
 }

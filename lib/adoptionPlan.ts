@@ -5,14 +5,15 @@ import type { SetConfig } from "./config";
 import type { SetHistory, SitePlan, AdoptedSans } from "./topology";
 import type { SiteSecretsPem } from "./values";
 import { highAvailabilityBlock } from "./values";
-import { siteCertSpecs, type LeafSpec, type SiteCertSpecs } from "./certs";
+import { siteCertSpecs, type LeafSpec, type SanSet, type SiteCertSpecs } from "./certs";
 import { installedImageRefusal } from "./adoptionConfig";
 import { withPrecedence } from "./chartValues";
 import { ConfigError, NAMESPACE } from "./errors";
 import {
-  adoptionImportIds, adoptionStep, changedLeafPaths, isValues, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
-  standbyValuesFromExisting, type AdoptionDecision, type SanSet, type Values, type ValuesChange,
+  adoptionImportIds, adoptionStep, floatingRecordImportId, mergeAdoptedValues, sansToKeep,
+  standbyValuesFromExisting, type AdoptionDecision, type ValuesChange,
 } from "./adoption";
+import { changedLeafPaths, isValues, type Values } from "./helmValues";
 
 export interface AdoptionPlan {
   site: string;

@@ -14,10 +14,10 @@
 // info.status ("deployed", "superseded", "pending-upgrade", ...), chart.metadata.{name,version}, config =
 // the user-supplied values (what `helm get values` prints: pkg/action/get_values.go returns rel.Config).
 import { gunzipSync } from "node:zlib";
-import { isValues, TSB_CERTS_SECRET, XCP_CENTRAL_SECRET, type RecordedAdoptionState, type RecordedObject, type Values } from "./adoption";
+import { isValues, type Values } from "./helmValues";
 import type { KubeAccess } from "./kubeAccess";
 import { KUBE_ACCESS_DENIED, kubeGet, kubePaths } from "./kubeRead";
-import { MANAGEMENT_PLANE_CR, MANAGEMENT_PLANE_CRD, OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "./names";
+import { MANAGEMENT_PLANE_CR, MANAGEMENT_PLANE_CRD, OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET, TSB_CERTS_SECRET, XCP_CENTRAL_SECRET } from "./names";
 
 
 /** Helm 3's storage Secret type and name prefix (pkg/storage/driver/secrets.go, pkg/storage/storage.go HelmStorageType). */
@@ -270,3 +270,33 @@ function optional<K extends string>(key: K, v: string | undefined): Partial<Reco
   return v === undefined ? {} : ({ [key]: v } as Record<K, string>);
 }
 
+/** An object the release must own, with its metadata as read from the cluster. */
+export interface RecordedObject {
+  kind: string;
+  name: string;
+  /** Absent for cluster-scoped objects (ClusterRole, ClusterRoleBinding). */
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** What the preflight reads (all with bounded GETs), recorded so tests can replay a cluster. */
+export interface RecordedAdoptionState {
+  site: string;
+  expect: { release: string; namespace: string; chartVersion: string; organization: string; floatingFqdn: string; frontEnvoyPort: number };
+  /** Helm's release record; undefined when `helm ls` would not list it. */
+  release?: { chartVersion: string; status: string };
+  /** `spec` of the ManagementPlane CR; undefined when the CR is missing. */
+  managementPlaneSpec?: Values;
+  /** Top-level properties of `spec` in the CRD's schema; undefined when the CRD was not readable. */
+  crdSpecProperties?: string[];
+  /** `tls.crt` (PEM, decoded) of the live Secrets; undefined when the Secret is missing. */
+  tsbCertsPem?: string;
+  xcpCentralCertPem?: string;
+  /** Secret `iam-signing-key` exists in the namespace. */
+  signingKeySecretExists: boolean;
+  /** The adopted CA's certificate (PEM). */
+  caCertPem: string;
+  /** The operator's objects, the Secrets and the CR: what the release must own. */
+  objects: RecordedObject[];
+}

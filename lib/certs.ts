@@ -48,3 +48,10 @@ export function siteCertSpecs(fqdn: string, floatingFqdn: string): SiteCertSpecs
     xcp: leaf(fqdn, [fqdn, floatingFqdn, XCP_CENTRAL_DNS], [XCP_CENTRAL_URI]),
   };
 }
+
+/** The SANs of a certificate (a live leaf an adopted MP's new leaves must keep naming). */
+export interface SanSet {
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+}

@@ -7,8 +7,8 @@
 // CR reference (docs.tetrate.io/service-bridge/refs/install/managementplane/v1alpha1/spec).
 import * as yaml from "js-yaml";
 import { ConfigError, NAMESPACE, SECRET_SHOWN } from "./errors";
-import { deepMerge, isValues, type Values } from "./adoption";
-import type { SetConfig } from "./config";
+import { deepMerge, isValues, type Values } from "./helmValues";
+import type { AdoptionSecrets } from "./adoptionConfig";
 
 export const VALUES_KEY = "values";
 export const SECRET_VALUES_KEY = "secretValues";
@@ -264,6 +264,7 @@ export function telemetryStoreKind(values: Values): string {
 }
 
 /** The telemetry store of the set's active management plane: its installed values (adopted) under the user's. */
-export function activeTelemetryStore(cfg: Pick<SetConfig, "activeSite" | "chartValues" | "adoption">): string {
+// Structural, not Pick<SetConfig>: config.ts parses through this file, so importing its type here would close a cycle.
+export function activeTelemetryStore(cfg: { activeSite: string; chartValues: readonly ValuesSource[]; adoption?: AdoptionSecrets | undefined }): string {
   return telemetryStoreKind(withPrecedence({}, userValuesFor(cfg.chartValues, cfg.activeSite), cfg.adoption?.values));
 }

@@ -4,7 +4,7 @@ import { ConfigError, NAMESPACE } from "./errors";
 import { redact, withoutSecrets, type SecretConfig } from "./redaction";
 import { isDnsLabel, isDnsName, isIp, ipFamily } from "./dnsNames";
 import { parseStandbyJwk } from "./jwk";
-import { isInlineKubeconfig } from "./kubeAccess";
+import { isInlineKubeconfig } from "./kubeconfig";
 import { INSTALLED_PLAIN_PATHS, parseAdoptionSecrets, parseSiteAdoption, type AdoptionSecrets, type SiteAdoption } from "./adoptionConfig";
 import { parseValuesSources, SECRET_VALUES_KEY, SITE_SECRET_VALUES_KEY, VALUES_KEY, type ValuesSource } from "./chartValues";
 

@@ -24,3 +24,13 @@ export function describe(value: unknown): string {
   const text = JSON.stringify(value) ?? typeof value;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/** The `history` output could not be read: the guards must not silently start from nothing. */
+export class HistoryError extends Error {
+  constructor(found: unknown, problem: string) {
+    super(`The stack output "history" (saved by the last update, read back to guard this one) ${problem}. Found: ${describe(found)}. ` +
+      `Nothing was changed. Repair: restore it from an earlier state (pulumi stack export --version <n>; docs/failover.md, "History"), ` +
+      `or, only if this stack never ran a failover, remove the output with pulumi stack export / import`);
+    this.name = "HistoryError";
+  }
+}

@@ -1,11 +1,10 @@
 // The failover in words, from the plan alone: what `pulumi preview` logs before anything runs (the
 // reviewer otherwise sees only `[secret]` release values), and the step names the update logs as each
 // step starts and ends. Pure; never touches a secret.
-import { PREFLIGHT_JWKS_WAIT_SECONDS } from "./operatorSecret";
 import type { SetConfig } from "./config";
 import type { SetPlan } from "./topology";
-import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, KUBEGRES_CONTROLLER_DEPLOYMENT, OPERATOR_DEPLOYMENT } from "./names";
-import { isInlineKubeconfig } from "./kubeAccess";
+import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, KUBEGRES_CONTROLLER_DEPLOYMENT, OPERATOR_DEPLOYMENT, PREFLIGHT_JWKS_WAIT_SECONDS } from "./names";
+import { isInlineKubeconfig } from "./kubeconfig";
 import { oldActiveTimeoutMessage } from "./oldActiveLimits";
 
 export interface FailoverStep {

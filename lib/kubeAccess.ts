@@ -3,6 +3,7 @@
 // Dynamic providers run in the engine's provider process from a serialized closure, so the client
 // library is required inside the functions, never captured from this module's scope
 // (tooling-facts.md: @kubernetes/client-node 1.4.0 loads there; 2.x does not load on Node 20).
+import { isInlineKubeconfig } from "./kubeconfig";
 import type * as k8sClient from "@kubernetes/client-node";
 
 /** A site's cluster access, as config gives it: a kubeconfig path or its contents, and a context. */
@@ -18,10 +19,6 @@ export interface KubeAccess {
  */
 export function plainKubeAccess(site: KubeAccess | undefined): KubeAccess {
   return { ...(site?.kubeconfig ? { kubeconfig: site.kubeconfig } : {}), ...(site?.context ? { context: site.context } : {}) };
-}
-
-export function isInlineKubeconfig(kubeconfig: string): boolean {
-  return kubeconfig.includes("\n") || /^\s*(apiVersion|\{|clusters:)/.test(kubeconfig);
 }
 
 /** Loads the site's kubeconfig and selects its context; throws a message naming what is wrong. */

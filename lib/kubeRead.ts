@@ -6,7 +6,8 @@
 // lib/frontAddress.ts read). Nothing here prints a credential: messages carry the site, the
 // path, the HTTP status and the API server's own Status message.
 import type * as https from "node:https";
-import { isInlineKubeconfig, kubeConfigFor, sleep, withTimeout, type KubeAccess } from "./kubeAccess";
+import { kubeConfigFor, sleep, withTimeout, type KubeAccess } from "./kubeAccess";
+import { isInlineKubeconfig } from "./kubeconfig";
 
 export type KubeGetResult = { found: true; object: unknown } | { found: false };
 

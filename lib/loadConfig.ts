@@ -2,9 +2,8 @@
 // no stack trace, before any resource is registered.
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfig, secretConfigOf, type SetConfig } from "./config";
-import { ConfigError, NAMESPACE } from "./errors";
+import { ConfigError, HistoryError, NAMESPACE } from "./errors";
 import { withoutSecrets, type SecretConfig } from "./redaction";
-import { HistoryError } from "./topology";
 
 /** The secret config of this run: refusals made after loadConfig (planning) are checked against it too. */
 let loaded: SecretConfig | undefined;

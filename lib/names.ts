@@ -35,3 +35,10 @@ export const MIN_PULUMI_CLI = "3.248.0";
  */
 export const KUBEGRES_CONTROLLER_DEPLOYMENT = "kubegres-controller-manager";
 export const POSTGRES_LABEL_SELECTOR = "app=tsb-postgres";
+
+/** The chart's leaf-certificate Secrets (an adopted MP's live leaves are read from them). */
+export const TSB_CERTS_SECRET = "tsb-certs";
+export const XCP_CENTRAL_SECRET = "xcp-central-cert";
+
+/** How long the failover preflight waits for the new active's `tsb-iam-jwks` (docs/failover.md, "Preflight failed"). */
+export const PREFLIGHT_JWKS_WAIT_SECONDS = 60;

@@ -7,9 +7,6 @@
 import { NAMESPACE } from "./errors";
 import { JWKS_SECRET, SIGNING_KEY_SECRET } from "./names";
 
-/** How long the failover preflight waits for the new active's `tsb-iam-jwks` (docs/failover.md, "Preflight failed"). */
-export const PREFLIGHT_JWKS_WAIT_SECONDS = 60;
-
 export interface SecretSighting {
   /** The Secret exists and holds at least one data field: the operator has written it. */
   made: boolean;

@@ -18,7 +18,7 @@
 //   read (kubegres' primary of that site, which TSB promotes); without one, the first ready pod by name.
 import type * as k8sClient from "@kubernetes/client-node";
 import { kubeConfigFor, withTimeout, type KubeAccess } from "./kubeAccess";
-import type { SiteDb } from "./replicationProbe";
+import type { SiteDb } from "./sqlTransport";
 
 export interface PostgresPodOptions {
   /** Namespace of the Postgres pods. */

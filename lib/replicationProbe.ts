@@ -5,27 +5,7 @@
 // t/f, node-postgres as true/false: ::text gives "true"/"false" in both).
 import { formatLsn, parseLsn, siteTimeline, standbyPosition, type LsnText, type ReplicationProbe, type WalTail } from "./replication";
 import { timelineHistory, type TimelineHistory } from "./replicationFollow";
-
-/** Runs one SQL string; rows as column -> text (NULL as null). */
-export interface SqlTransport {
-  query(sql: string): Promise<Record<string, string | null>[]>;
-}
-
-/** What a shell command in the database's container returned. */
-export interface ShellResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number | undefined;
-}
-
-/** One site's database: SQL through psql, and a shell in its container (PGDATA and the server's binaries at hand). */
-export interface SiteDb extends SqlTransport {
-  shell(script: string): Promise<ShellResult>;
-  /** How psql is invoked inside the container (user, database, password from the container's env), for scripts. */
-  psql: string;
-  /** Which pod answers (for messages). */
-  where: string;
-}
+import type { SiteDb, SqlTransport } from "./sqlTransport";
 
 const epoch = (expr: string): string => `extract(epoch FROM ${expr})::text`;
 

@@ -2,9 +2,10 @@
 // A Pulumi program does not see the config of its last run, so the program exports a small
 // `history` output and reads it back (a self stack reference) on the next run; the guards compare it
 // with the new config. Without history (first run) nothing is refused that config validation allows.
-import { ConfigError, NAMESPACE, describe } from "./errors";
+import { ConfigError, HistoryError, NAMESPACE, describe } from "./errors";
 import type { SetConfig, SiteConfig } from "./config";
-import type { AdoptStep, SanSet } from "./adoption";
+import type { AdoptStep } from "./adoptionConfig";
+import type { SanSet } from "./certs";
 
 /** SANs kept from an adopted site's live certificates, per leaf. */
 export interface AdoptedSans { tsb: SanSet; xcp: SanSet }
@@ -194,16 +195,6 @@ function planSite(site: SiteConfig, cfg: SetConfig, activeFqdn: string, prev: Si
     plan.promotion = previousActive !== undefined && previousActive !== site.name ? `${previousActive}->${site.name}` : prev?.promotion ?? "install";
   }
   return plan;
-}
-
-/** The `history` output could not be read: the guards must not silently start from nothing. */
-export class HistoryError extends Error {
-  constructor(found: unknown, problem: string) {
-    super(`The stack output "history" (saved by the last update, read back to guard this one) ${problem}. Found: ${describe(found)}. ` +
-      `Nothing was changed. Repair: restore it from an earlier state (pulumi stack export --version <n>; docs/failover.md, "History"), ` +
-      `or, only if this stack never ran a failover, remove the output with pulumi stack export / import`);
-    this.name = "HistoryError";
-  }
 }
 
 const ROLES: readonly Role[] = ["active", "standby", "fenced", "lost"];

@@ -3,7 +3,7 @@
 import type { SetConfig } from "./config";
 import type { SitePlan } from "./topology";
 import { withPrecedence } from "./chartValues";
-import type { Values } from "./adoption";
+import type { Values } from "./helmValues";
 
 export interface SiteSecretsPem {
   tsbCert: string;

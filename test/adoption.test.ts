@@ -10,10 +10,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import {
-  adoptionImportIds, adoptionPreflight, adoptionStep, chainsTo, changedLeafPaths, deepMerge, dnsNameCovers, floatingRecordImportId, leafPaths, mergeAdoptedValues,
-  ownershipCommands, parseHelmValues, sansToKeep, standbyValuesFromExisting, trustBundleDelta,
-  type AdoptionConfigView, type AdoptionHistoryView, type AdoptStep, type RecordedAdoptionState, type Refusal, type Values,
+  adoptionImportIds, adoptionPreflight, adoptionStep, chainsTo, dnsNameCovers, floatingRecordImportId, mergeAdoptedValues,
+  ownershipCommands, sansToKeep, standbyValuesFromExisting, trustBundleDelta,
+  type AdoptionConfigView, type AdoptionHistoryView, type Refusal,
 } from "../lib/adoption";
+import { changedLeafPaths, deepMerge, leafPaths, parseHelmValues, type Values } from "../lib/helmValues";
+import type { AdoptStep } from "../lib/adoptionConfig";
+import type { RecordedAdoptionState } from "../lib/adoptionRead";
 import { ConfigError } from "../lib/errors";
 import { ALL_VALUES, idpValues, sandboxValues } from "./fixtures/adoptionValues";
 

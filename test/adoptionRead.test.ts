@@ -8,8 +8,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { adoptionPreflight, parseHelmValues, type RecordedAdoptionState, type Refusal } from "../lib/adoption";
-import { crdSpecProperties, decodeHelmReleaseSecret, latestRelease, readAdoptionState, type LiveAdoption } from "../lib/adoptionRead";
+import { adoptionPreflight, type Refusal } from "../lib/adoption";
+import { parseHelmValues } from "../lib/helmValues";
+import { crdSpecProperties, decodeHelmReleaseSecret, latestRelease, readAdoptionState, type LiveAdoption, type RecordedAdoptionState } from "../lib/adoptionRead";
 import { FakeKubeApi } from "./harness/fakeKubeApi";
 import { helmReleaseSecret, managementPlaneCrd, seedAdoptedCluster, type AdoptedCluster, type AdoptedClusterOptions } from "./harness/adoptedCluster";
 

@@ -7,7 +7,8 @@ import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parseProbeRow, parseWalTail, probeReplication, repointScript, tailScanStart, walTailScript, type SiteDb } from "../lib/replicationProbe";
+import { parseProbeRow, parseWalTail, probeReplication, repointScript, tailScanStart, walTailScript } from "../lib/replicationProbe";
+import type { SiteDb } from "../lib/sqlTransport";
 import { choosePostgresPod, DEFAULT_POSTGRES_POD, execTransport, exitCodeOf, parsePsqlOutput, psqlCommand, type PodExec } from "../lib/podExec";
 import { gateInputProblems, ReplicationGateProvider, runReplicationGate, type GateIo, type ReplicationGateInputs, type ReplicationGateOutputs } from "../components/replicationGate";
 

@@ -2,7 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../lib/config";
-import { HistoryError, parseHistory, planSet, type SetHistory, type SiteHistory } from "../lib/topology";
+import { parseHistory, planSet, type SetHistory, type SiteHistory } from "../lib/topology";
+import { HistoryError } from "../lib/errors";
 import { highAvailabilityBlock, managementPlaneValues } from "../lib/values";
 import { baseConfig } from "./fixtures";
 

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync, constants as zlibConstants } from "node:zlib";
 import * as yaml from "js-yaml";
-import type { Values } from "../../lib/adoption";
+import type { Values } from "../../lib/helmValues";
 import { OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "../../lib/names";
 import type { FakeKubeApi, Kind } from "./fakeKubeApi";
 
