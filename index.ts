@@ -4,20 +4,20 @@
 // once the new active serves.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { loadConfig, toRunError } from "./lib/loadConfig";
-import { parseHistory, planSet, withActiveTimeline, type AdoptedSans, type SetHistory, type SetPlan } from "./lib/topology";
-import { planAdoption, type AdoptionPlan } from "./lib/adoptionPlan";
-import { describeAdoption } from "./lib/adoptionSteps";
-import { trustBundleDelta } from "./lib/adoption";
-import { controlPlaneValues } from "./lib/values";
-import { activeTelemetryStore } from "./lib/chartValues";
-import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/dnsPlan";
-import { describePlan, failoverSteps } from "./lib/failoverSteps";
-import { oldActiveLimits } from "./lib/oldActiveLimits";
-import { MIN_PULUMI_CLI, SIGNING_KEY_SECRET } from "./lib/names";
+import { loadConfig, toRunError } from "./lib/config/loadConfig";
+import { parseHistory, planSet, withActiveTimeline, type AdoptedSans, type SetHistory, type SetPlan } from "./lib/plan/topology";
+import { planAdoption, type AdoptionPlan } from "./lib/adoption/plan";
+import { describeAdoption } from "./lib/adoption/describe";
+import { trustBundleDelta } from "./lib/adoption/decide";
+import { controlPlaneValues } from "./lib/plan/values";
+import { activeTelemetryStore } from "./lib/config/chartValues";
+import { discoveredSiteRecords, floatingRecord, siteRecords } from "./lib/plan/dnsPlan";
+import { describePlan, failoverSteps } from "./lib/plan/failoverSteps";
+import { oldActiveLimits } from "./lib/plan/oldActiveLimits";
+import { MIN_PULUMI_CLI, SIGNING_KEY_SECRET } from "./lib/config/names";
 import {
   ADMIN_PASSWORD_NAME, FLOATING_DNS_NAME, HISTORY_REFERENCE_NAME, PKI_NAME, STANDBY_ACCOUNT_RESOURCE, promotionName,
-} from "./lib/resourceNames";
+} from "./lib/plan/resourceNames";
 import { Pki } from "./components/pki";
 import { ManagementPlane } from "./components/managementPlane";
 import { SiteFence } from "./components/siteFence";
@@ -217,7 +217,7 @@ async function main() {
     ...adoptionOutputs,
     adminPassword: pulumi.secret(adminPassword.result),
     /**
-     * Read back by the next run's guards (lib/topology.ts). Never secret: its content is not, and the
+     * Read back by the next run's guards (lib/plan/topology.ts). Never secret: its content is not, and the
      * preflight it waits for is built from secret reads, whose secretness would otherwise spread to it.
      */
     history: pulumi.unsecret(pulumi.all([afterEveryStep(plan.history), pulumi.all(follows.map((f) => f.timeline))])
@@ -225,7 +225,7 @@ async function main() {
   };
 }
 
-/** Logs each failover step as it starts and ends (lib/failoverSteps.ts names them). */
+/** Logs each failover step as it starts and ends (lib/plan/failoverSteps.ts names them). */
 function logProgress(plan: SetPlan, cfg: ReturnType<typeof loadConfig>, r: {
   fencePatches: pulumi.CustomResource[]; promotion: Promotion; release: pulumi.CustomResource; gate: pulumi.CustomResource;
   verification: pulumi.CustomResource | undefined; dns: FloatingDns; cuts: pulumi.CustomResource[];

@@ -1,13 +1,13 @@
 // The adoption preflight, run by the program itself before it registers any resource, so it runs in
 // `pulumi preview` as in `pulumi up`, and a refusal stops the update with nothing touched. Reads only
-// (lib/adoptionRead.ts: bounded GETs); judges with lib/adoption.ts adoptionPreflight.
+// (lib/adoption/read.ts: bounded GETs); judges with lib/adoption/decide.ts adoptionPreflight.
 import * as pulumi from "@pulumi/pulumi";
-import type { SetConfig } from "../lib/config";
-import type { AdoptedSans } from "../lib/topology";
-import { adoptionPreflight } from "../lib/adoption";
-import { adoptedSans, valuesDriftRefusal, type AdoptionPlan } from "../lib/adoptionPlan";
-import { readAdoptionState } from "../lib/adoptionRead";
-import { plainKubeAccess } from "../lib/kubeAccess";
+import type { SetConfig } from "../lib/config/config";
+import type { AdoptedSans } from "../lib/plan/topology";
+import { adoptionPreflight } from "../lib/adoption/decide";
+import { adoptedSans, valuesDriftRefusal, type AdoptionPlan } from "../lib/adoption/plan";
+import { readAdoptionState } from "../lib/adoption/read";
+import { plainKubeAccess } from "../lib/clients/kubeAccess";
 
 /**
  * Reads the adopted site and refuses, with every fix at once, when it cannot be adopted as configured.

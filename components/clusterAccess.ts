@@ -2,15 +2,15 @@
 // preflight built on those reads.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { SiteConfig } from "../lib/config";
-import type { SetPlan } from "../lib/topology";
-import { JWKS_SECRET, PREFLIGHT_JWKS_WAIT_SECONDS, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
-import { jwksProblem, keyProblem } from "../lib/preflight";
+import type { SiteConfig } from "../lib/config/config";
+import type { SetPlan } from "../lib/plan/topology";
+import { JWKS_SECRET, PREFLIGHT_JWKS_WAIT_SECONDS, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/config/names";
+import { jwksProblem, keyProblem } from "../lib/gates/preflight";
 import { OperatorSecretWait } from "./operatorSecretWait";
-import { isInlineKubeconfig } from "../lib/kubeconfig";
-import { providerName, secretReadName } from "../lib/resourceNames";
+import { isInlineKubeconfig } from "../lib/config/kubeconfig";
+import { providerName, secretReadName } from "../lib/plan/resourceNames";
 
-/** A site's cluster access for the dynamic resources (lib/kubeAccess.ts reads it in the provider process). */
+/** A site's cluster access for the dynamic resources (lib/clients/kubeAccess.ts reads it in the provider process). */
 export interface KubeAccessInput {
   kubeconfig?: pulumi.Input<string>;
   context?: string;

@@ -1,7 +1,7 @@
 // Failover step 3 (issue 8 item 2): proof that the promotion took effect before anything moves to
 // the new active. Two dynamic resources on the promoted site:
 //   `${site}-tsb-baseline`  reads deployment `tsb` BEFORE the promotion (absent is fine);
-//   `${site}-tsb-ready`     after the promoted release, polls until lib/readyGate.ts says pass, or
+//   `${site}-tsb-ready`     after the promoted release, polls until lib/gates/readyGate.ts says pass, or
 //                           fails after `timeoutSeconds` naming the site, what it saw last and what
 //                           to check.
 //
@@ -24,7 +24,7 @@
 //   site would not wait at all.
 // Here the baseline is taken before the promotion (the release depends on it), the gate tolerates
 // `tsb` appearing late, never passes on the baseline's object, bounds every API call
-// (lib/kubeRead.ts) and the whole wait, and both are replaced when `promotion` changes, so every
+// (lib/clients/kubeRead.ts) and the whole wait, and both are replaced when `promotion` changes, so every
 // failover runs them again.
 //
 // What a preview shows: the engine does not call Create of a dynamic provider in a preview
@@ -37,11 +37,11 @@
 // returns the saved state without a call (a proof of the past cannot be re-read, and a later
 // `lost` site must not break a refresh).
 import * as pulumi from "@pulumi/pulumi";
-import { baselineName, readyGateName } from "../lib/resourceNames";
-import { plainKubeAccess, sleep } from "../lib/kubeAccess";
-import { kubeGet, kubePaths, pollObject } from "../lib/kubeRead";
-import { baselineOf, describeBaseline, observeDeployment, readyGateDecision, readyGateTimeoutMessage, type DeploymentBaseline, type DeploymentObservation } from "../lib/readyGate";
-import { READY_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
+import { baselineName, readyGateName } from "../lib/plan/resourceNames";
+import { plainKubeAccess, sleep } from "../lib/clients/kubeAccess";
+import { kubeGet, kubePaths, pollObject } from "../lib/clients/kubeRead";
+import { baselineOf, describeBaseline, observeDeployment, readyGateDecision, readyGateTimeoutMessage, type DeploymentBaseline, type DeploymentObservation } from "../lib/gates/readyGate";
+import { READY_DEPLOYMENT, TSB_NAMESPACE } from "../lib/config/names";
 
 /** A site's cluster, as its k8s.Provider gets it. The kubeconfig is kept as a secret. */
 export interface ClusterAccessArgs {

@@ -4,9 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as time from "@pulumiverse/time";
-import type { DnsProvider } from "../lib/config";
-import type { DnsRecordSpec } from "../lib/dnsPlan";
-import { COMPONENT_TYPE, propagationName } from "../lib/resourceNames";
+import type { DnsProvider } from "../lib/config/config";
+import type { DnsRecordSpec } from "../lib/plan/dnsPlan";
+import { COMPONENT_TYPE, propagationName } from "../lib/plan/resourceNames";
 
 /** A record whose target and type are known only once the site's load balancer has an address. */
 export interface FoundRecord {

@@ -1,6 +1,6 @@
 // Issue 10 item 1: the site's front-envoy address, found. After the site's release, waits (bounded)
 // until Service `envoy` in `tsb` (type LoadBalancer; tsb-facts.md) has an ingress address, and
-// outputs it with the DNS record type it needs (lib/frontAddress.ts). The lead writes the site's
+// outputs it with the DNS record type it needs (lib/gates/frontAddress.ts). The lead writes the site's
 // permanent record from it unless `sites.<s>.address` overrides.
 //
 // Why a dynamic resource: a `Service.get` reads once at whatever moment it runs (no wait for the
@@ -14,11 +14,11 @@
 // break a refresh). Preview: the engine does not call Create of a dynamic provider in a preview, so
 // a new site's address (and its record's value) is unknown there.
 import * as pulumi from "@pulumi/pulumi";
-import { envoyAddressName } from "../lib/resourceNames";
-import { plainKubeAccess } from "../lib/kubeAccess";
-import { kubeGet, kubePaths, pollObject } from "../lib/kubeRead";
-import { addressTimeoutMessage, frontAddress, type RecordType } from "../lib/frontAddress";
-import { CUT_DEPLOYMENTS, TSB_NAMESPACE } from "../lib/names";
+import { envoyAddressName } from "../lib/plan/resourceNames";
+import { plainKubeAccess } from "../lib/clients/kubeAccess";
+import { kubeGet, kubePaths, pollObject } from "../lib/clients/kubeRead";
+import { addressTimeoutMessage, frontAddress, type RecordType } from "../lib/gates/frontAddress";
+import { CUT_DEPLOYMENTS, TSB_NAMESPACE } from "../lib/config/names";
 import { DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, accessInputs, secretKubeconfig, type ClusterAccessArgs } from "./deploymentReadyGate";
 
 /** The front envoy's Service has the deployment's name (tsb-facts.md: service `envoy`). */

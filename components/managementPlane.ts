@@ -3,14 +3,14 @@
 // Every child is named after the site; a role change only changes inputs, never a name.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { SetConfig } from "../lib/config";
-import type { SitePlan } from "../lib/topology";
-import { managementPlaneValues, type SiteSecretsPem } from "../lib/values";
-import { adoptedSiteValues } from "../lib/adoptionPlan";
-import { userValuesFor, type ValuesSource } from "../lib/chartValues";
-import type { Values } from "../lib/helmValues";
-import { RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/names";
-import { COMPONENT_TYPE, namespaceName, releaseResourceName, signingKeyCopyName, standbyJwkSecretName } from "../lib/resourceNames";
+import type { SetConfig } from "../lib/config/config";
+import type { SitePlan } from "../lib/plan/topology";
+import { managementPlaneValues, type SiteSecretsPem } from "../lib/plan/values";
+import { adoptedSiteValues } from "../lib/adoption/plan";
+import { userValuesFor, type ValuesSource } from "../lib/config/chartValues";
+import type { Values } from "../lib/config/helmValues";
+import { RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/config/names";
+import { COMPONENT_TYPE, namespaceName, releaseResourceName, signingKeyCopyName, standbyJwkSecretName } from "../lib/plan/resourceNames";
 import type { SiteCerts } from "./pki";
 
 /**
@@ -49,7 +49,7 @@ export interface ManagementPlaneArgs {
   preflight: pulumi.Output<string>;
   /** Rejects when this standby cannot follow the new active's timeline (the replication gate's report). */
   canFollow?: pulumi.Output<string>;
-  /** An adopted set: every site's values start from the installed ones (lib/adoptionPlan.ts). */
+  /** An adopted set: every site's values start from the installed ones (lib/adoption/plan.ts). */
   installed?: { values: Values; adoptedSite: string };
   /** The user's chart values (set-wide and per site): under the program's own, over the installed ones. */
   chartValues?: ValuesSource[];

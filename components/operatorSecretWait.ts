@@ -1,5 +1,5 @@
 // Issue 19, section 2: wait (bounded) until TSB's operator has made a Secret the program reads
-// (lib/operatorSecret.ts says which and why), then hand the program its `namespace/name`, the ID its
+// (lib/gates/operatorSecret.ts says which and why), then hand the program its `namespace/name`, the ID its
 // `Secret.get` read takes. A `.get()` of a missing object fails the update at once ("resource '<id>'
 // does not exist": pulumi/pulumi pkg/resource/deploy/step.go ReadStep.Apply), so the read waits for this.
 //
@@ -19,11 +19,11 @@
 //   unknown and the read after it is skipped: what depends on it shows as unknown;
 // - delete: nothing on the cluster belongs to it (the site may be lost).
 import * as pulumi from "@pulumi/pulumi";
-import { plainKubeAccess } from "../lib/kubeAccess";
-import { kubePaths, pollObject } from "../lib/kubeRead";
-import { secretWaitTimeoutMessage, sightSecret } from "../lib/operatorSecret";
-import { operatorSecretWaitName } from "../lib/resourceNames";
-import { TSB_NAMESPACE } from "../lib/names";
+import { plainKubeAccess } from "../lib/clients/kubeAccess";
+import { kubePaths, pollObject } from "../lib/clients/kubeRead";
+import { secretWaitTimeoutMessage, sightSecret } from "../lib/gates/operatorSecret";
+import { operatorSecretWaitName } from "../lib/plan/resourceNames";
+import { TSB_NAMESPACE } from "../lib/config/names";
 import { DEFAULT_POLL_SECONDS, DEFAULT_REQUEST_TIMEOUT_SECONDS, accessInputs, secretKubeconfig, type ClusterAccessArgs } from "./deploymentReadyGate";
 
 export interface SecretWaitInputs {
@@ -77,7 +77,7 @@ export const operatorSecretWaitProvider: pulumi.dynamic.ResourceProvider = {
 
 export interface OperatorSecretWaitArgs {
   site: string;
-  /** `iam-signing-key` or `tsb-iam-jwks` (lib/names.ts). */
+  /** `iam-signing-key` or `tsb-iam-jwks` (lib/config/names.ts). */
   secret: string;
   promotion: string;
   access: ClusterAccessArgs;

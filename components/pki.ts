@@ -1,10 +1,10 @@
 // One root CA for the set and, per site, a front-envoy and an XCP central certificate signed by it.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { ROOT_USES, ROOT_VALIDITY_HOURS, rootCaSubject, type LeafSpec } from "../lib/certs";
-import { leafSpecsFor } from "../lib/adoptionPlan";
-import type { AdoptedSans } from "../lib/topology";
-import { COMPONENT_TYPE, certRequestName, leafCertName, leafKeyName, rootCertName, rootKeyName, type LeafPart } from "../lib/resourceNames";
+import { ROOT_USES, ROOT_VALIDITY_HOURS, rootCaSubject, type LeafSpec } from "../lib/plan/certs";
+import { leafSpecsFor } from "../lib/adoption/plan";
+import type { AdoptedSans } from "../lib/plan/topology";
+import { COMPONENT_TYPE, certRequestName, leafCertName, leafKeyName, rootCertName, rootKeyName, type LeafPart } from "../lib/plan/resourceNames";
 
 export interface PkiArgs {
   /** Permanent FQDN of each site, by site name. */

@@ -1,7 +1,7 @@
 // Progress of a failover in the update's log: each step as it starts (all it waits for is done) and
 // ends (its resource's ID resolved, which the SDK does when the engine finished the step), with the
 // seconds since the program started. In a preview IDs of changed resources are unknown and nothing
-// is logged here; lib/failoverSteps.ts describes the plan instead.
+// is logged here; lib/plan/failoverSteps.ts describes the plan instead.
 import * as pulumi from "@pulumi/pulumi";
 
 const started = Date.now();

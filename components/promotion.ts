@@ -5,9 +5,9 @@
 // active): it runs once when the key appears and a later `pulumi up` with the same key changes and
 // reads nothing. Why dynamic resources and not patches: components/deploymentReadyGate.ts.
 import * as pulumi from "@pulumi/pulumi";
-import type { SetConfig } from "../lib/config";
-import type { SetPlan, SitePlan } from "../lib/topology";
-import { COMPONENT_TYPE, replicationGateName, standbyFollowName, verificationName } from "../lib/resourceNames";
+import type { SetConfig } from "../lib/config/config";
+import type { SetPlan, SitePlan } from "../lib/plan/topology";
+import { COMPONENT_TYPE, replicationGateName, standbyFollowName, verificationName } from "../lib/plan/resourceNames";
 import { ReplicationGate } from "./replicationGate";
 import { StandbyFollow } from "./standbyFollow";
 import { TsbBaseline, TsbReadyGate } from "./deploymentReadyGate";

@@ -2,12 +2,12 @@
 // Fenced old active (docs/replication.md):
 //   probe every standby -> name a standby ahead of a detached candidate at once -> wait until the
 //   candidate received the old primary's WAL -> stop the old primary's database cleanly
-//   (lib/postgresStop.ts) -> read every standby's last WAL record: the candidate must hold the old
+//   (lib/clients/postgresStop.ts) -> read every standby's last WAL record: the candidate must hold the old
 //   primary's shutdown checkpoint (its last record ever) -> no standby ahead -> predict who can follow.
 // Lost old active: no standby ahead, then the staleness of the last STREAMING contact.
-// The decisions are lib/replication.ts and lib/replicationFollow.ts; the SQL and scripts are
-// lib/replicationProbe.ts; in production each runs in the site's Postgres pod through the Kubernetes
-// exec API (lib/podExec.ts).
+// The decisions are lib/gates/replication.ts and lib/gates/replicationFollow.ts; the SQL and scripts are
+// lib/gates/replicationProbe.ts; in production each runs in the site's Postgres pod through the Kubernetes
+// exec API (lib/clients/podExec.ts).
 //
 // Lifecycle (what `pulumi preview` and `pulumi up` do):
 // - preview: the engine calls `check` (and `diff` for an existing gate) but never `create`/`update`
@@ -38,12 +38,12 @@ import {
   standbyPosition,
   type ReplicationProbe,
   type WalTail,
-} from "../lib/replication";
-import { afterPromotion, followCheck } from "../lib/replicationFollow";
-import { primaryPosition, probeReplication, readTimelineHistory, walTail } from "../lib/replicationProbe";
-import type { SiteDb } from "../lib/sqlTransport";
-import { DEFAULT_POSTGRES_POD, podExecTransport, type PostgresPodOptions } from "../lib/podExec";
-import { postgresPods, stopPostgres, type PostgresStopReport } from "../lib/postgresStop";
+} from "../lib/gates/replication";
+import { afterPromotion, followCheck } from "../lib/gates/replicationFollow";
+import { primaryPosition, probeReplication, readTimelineHistory, walTail } from "../lib/gates/replicationProbe";
+import type { SiteDb } from "../lib/clients/sqlTransport";
+import { DEFAULT_POSTGRES_POD, podExecTransport, type PostgresPodOptions } from "../lib/clients/podExec";
+import { postgresPods, stopPostgres, type PostgresStopReport } from "../lib/clients/postgresStop";
 
 /** How the gate reaches one site (the site's kubeconfig and context; unset: the ambient one). */
 export interface SiteDbAccess {

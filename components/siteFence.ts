@@ -3,13 +3,13 @@
 // values stay exactly as they were.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT, TSB_NAMESPACE } from "../lib/names";
-import { COMPONENT_TYPE, FENCED_ANNOTATION, PATCH_FORCE_ANNOTATION, fencePatchName } from "../lib/resourceNames";
+import { CUT_DEPLOYMENTS, FENCE_DEPLOYMENTS, OPERATOR_DEPLOYMENT, TSB_NAMESPACE } from "../lib/config/names";
+import { COMPONENT_TYPE, FENCED_ANNOTATION, PATCH_FORCE_ANNOTATION, fencePatchName } from "../lib/plan/resourceNames";
 
 export interface SiteFenceArgs {
   site: string;
   provider: k8s.Provider;
-  /** Bound on each patch's await (tsb.fenceTimeoutSeconds; lib/oldActiveLimits.ts). */
+  /** Bound on each patch's await (tsb.fenceTimeoutSeconds; lib/plan/oldActiveLimits.ts). */
   customTimeouts?: pulumi.CustomTimeouts;
   /** Resolves once the failover preflight passed; every patch carries it, so a failed preflight fences nothing. */
   preflight: pulumi.Output<string>;

@@ -8,17 +8,17 @@
 // for the first base backup into an empty data directory; a pod that restarts keeps the
 // primary_conninfo written then (kubegres-fork.md, sections 3-4). So after the release moves the
 // endpoint, a standby's Postgres still follows the OLD active (stopped by the gate). The proof sets
-// the new host in primary_conninfo (everything else kept; lib/replicationProbe.ts repointScript),
+// the new host in primary_conninfo (everything else kept; lib/gates/replicationProbe.ts repointScript),
 // which PG 15 applies on reload and which survives the pod's restarts.
 //
 // Lifecycle: a dynamic resource `<site>-follows` keyed by the promotion, as the gates are: created
 // (or updated) when a failover's promotion appears, it runs once; a later `pulumi up` with the same
 // promotion changes and reads nothing; preview does not run it; delete and refresh touch nothing.
 import * as pulumi from "@pulumi/pulumi";
-import { followProof, followRefused, followTimedOut, type FollowState, type FollowTarget } from "../lib/replicationFollow";
-import { primaryHistory, probeReplication, repointStandby } from "../lib/replicationProbe";
-import type { SiteDb } from "../lib/sqlTransport";
-import { DEFAULT_POSTGRES_POD, podExecTransport, podExecTransports, type PostgresPodOptions } from "../lib/podExec";
+import { followProof, followRefused, followTimedOut, type FollowState, type FollowTarget } from "../lib/gates/replicationFollow";
+import { primaryHistory, probeReplication, repointStandby } from "../lib/gates/replicationProbe";
+import type { SiteDb } from "../lib/clients/sqlTransport";
+import { DEFAULT_POSTGRES_POD, podExecTransport, podExecTransports, type PostgresPodOptions } from "../lib/clients/podExec";
 import type { SiteDbAccess } from "./replicationGate";
 
 export interface StandbyFollowInputs {

@@ -1,7 +1,7 @@
 // Issue 10, item 2: the standby's service account (seed, active step 5: `tctl sa create
 // tsb-standby-sa` and the reader grant), made by the program through the active's TSB API.
 //
-// How it behaves (decisions in lib/standbyAccount.ts, HTTP in lib/tsbApi.ts):
+// How it behaves (decisions in lib/gates/standbyAccount.ts, HTTP in lib/clients/tsbApi.ts):
 // - create / update "ensure" the account: missing -> created with a JWK key (the private key is in
 //   that answer only, so it goes to the state as a secret output); present and the state holds one
 //   of its keys -> kept; present without such a key (made by tctl, or the key was lost) -> a new key
@@ -23,11 +23,11 @@
 // `delete` can authenticate; it is an input of the same name, so the engine re-marks it secret.
 import * as pulumi from "@pulumi/pulumi";
 import type { TsbApiTargetArgs } from "./tsbApiVerification";
-import { asText, expectStatus, fillPathTemplate, GENERATE_KEY_PATH_TEMPLATE, tsbCall, TSB_PATHS, tsbUrl, type TsbConnection } from "../lib/tsbApi";
+import { asText, expectStatus, fillPathTemplate, GENERATE_KEY_PATH_TEMPLATE, tsbCall, TSB_PATHS, tsbUrl, type TsbConnection } from "../lib/clients/tsbApi";
 import {
   accountKeyIds, decideAccountAction, grantRefused, hasGrant, manualAccountSteps, pathNotServed, privateKeyFromAnswer, serviceAccountFqn,
   STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE, withGrant, withoutGrant, type ManualAccountCase,
-} from "../lib/standbyAccount";
+} from "../lib/gates/standbyAccount";
 
 /** The active's API makes the account; the account is replicated to standbys with the database. */
 export interface StandbyServiceAccountArgs extends TsbApiTargetArgs {

@@ -13,8 +13,8 @@
 // - a new `promotion` key (each failover) or another endpoint/organisation: update = the check again.
 // The admin password is used, never stored: outputs hold what the lead logs.
 import * as pulumi from "@pulumi/pulumi";
-import { asText, tsbCall, tsbUrl, TSB_PATHS, type TsbConnection } from "../lib/tsbApi";
-import { decideApiVerification } from "../lib/tsbVerify";
+import { asText, tsbCall, tsbUrl, TSB_PATHS, type TsbConnection } from "../lib/clients/tsbApi";
+import { decideApiVerification } from "../lib/gates/tsbVerify";
 
 /** Where and how a dynamic resource reaches a site's TSB API (shared with components/standbyServiceAccount.ts). */
 export interface TsbApiTargetArgs {
@@ -125,7 +125,7 @@ export class TsbApiVerification extends pulumi.dynamic.Resource {
   declare public readonly checkedAt: pulumi.Output<string>;
 
   constructor(name: string, args: TsbApiVerificationArgs, opts?: pulumi.CustomResourceOptions) {
-    // Type token pulumi-nodejs:dynamic/tsb-ha:TsbApiVerification (lib/resourceNames.ts DYNAMIC_TYPE).
+    // Type token pulumi-nodejs:dynamic/tsb-ha:TsbApiVerification (lib/plan/resourceNames.ts DYNAMIC_TYPE).
     super(tsbApiVerificationProvider, name, { ...args, tenants: undefined, clusters: undefined, summary: undefined, checkedAt: undefined }, opts, "tsb-ha", "TsbApiVerification");
   }
 }

@@ -24,7 +24,7 @@ import {
 // Names and type tokens come from the program's own lib/, so a rename there reaches the policies.
 // Pulumi runs this pack with ts-node from policy/ (policy/tsconfig.json); files outside the folder
 // load like any other: see the comment in policy/index.ts.
-import { FENCE_DEPLOYMENTS } from "../lib/names";
+import { FENCE_DEPLOYMENTS } from "../lib/config/names";
 import {
   COMPONENT_TYPE,
   FLOATING_RECORD_NAME,
@@ -33,10 +33,10 @@ import {
   certRequestName,
   fencePatchName,
   siteOfReleaseResource,
-} from "../lib/resourceNames";
+} from "../lib/plan/resourceNames";
 
 /**
- * Type tokens the policies look for: the program's components (lib/resourceNames.ts) and the
+ * Type tokens the policies look for: the program's components (lib/plan/resourceNames.ts) and the
  * provider resources it registers (tokens of the pinned provider SDKs; test/policy.test.ts checks
  * that a real run registers each of them).
  */

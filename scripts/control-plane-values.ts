@@ -7,7 +7,7 @@
 // and host names); the control plane's own service-account key is added by its install, not here.
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
-import { withClusterName } from "../lib/values";
+import { withClusterName } from "../lib/plan/values";
 
 export interface ValuesFile {
   path: string;
@@ -18,7 +18,7 @@ export interface ValuesFile {
 
 /**
  * The management plane's telemetry store is not Elasticsearch (controlPlaneValues leaves the block out:
- * lib/values.ts), so the control plane's own telemetry store is the user's to add.
+ * lib/plan/values.ts), so the control plane's own telemetry store is the user's to add.
  */
 export const NO_TELEMETRY_STORE_NOTE = "no spec.telemetryStore: the management plane's telemetry store is not Elasticsearch (its spec.telemetryStore names another store), " +
   "so add the control plane's spec.telemetryStore for that store yourself (docs/control-plane-onboarding.md)";

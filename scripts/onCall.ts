@@ -4,24 +4,24 @@
 //   `pulumi stack ls --json`, `pulumi version`; @pulumi/pulumi automation/localWorkspace.js
 //   getAllConfig, stackOutputs, listStacks, pulumiVersion), or a JSON file of the same shape
 //   (`--from-file`, for tests and for a machine without the CLI);
-// - a site's cluster: lib/kubeRead.ts kubeGet (bounded GETs) and SelfSubjectAccessReviews through
-//   @kubernetes/client-node 1.4.0 (AuthorizationV1Api), bounded by lib/kubeAccess.ts withTimeout;
-// - Postgres: the replication gate's probe (lib/replicationProbe.ts) over lib/podExec.ts;
+// - a site's cluster: lib/clients/kubeRead.ts kubeGet (bounded GETs) and SelfSubjectAccessReviews through
+//   @kubernetes/client-node 1.4.0 (AuthorizationV1Api), bounded by lib/clients/kubeAccess.ts withTimeout;
+// - Postgres: the replication gate's probe (lib/gates/replicationProbe.ts) over lib/clients/podExec.ts;
 // - DNS: node's dns module against a configurable resolver; the provider's record behind DnsRecordReader.
 import type * as k8sClient from "@kubernetes/client-node";
-import type { KubeAccess } from "../lib/kubeAccess";
-import { plainKubeAccess, withTimeout } from "../lib/kubeAccess";
-import { kubeGet, kubePaths, loadKubeConfig } from "../lib/kubeRead";
-import { parseConfig, type RawConfig, type SetConfig } from "../lib/config";
-import { NAMESPACE } from "../lib/errors";
-import { parseHistory, type SetHistory } from "../lib/topology";
-import { probeReplication } from "../lib/replicationProbe";
-import type { SiteDb, SqlTransport } from "../lib/sqlTransport";
-import { podExecTransport } from "../lib/podExec";
-import type { ReplicationProbe } from "../lib/replication";
-import type { NameAnswer } from "../lib/status";
-import type { AccessNeed, DnsEvidence } from "../lib/readiness";
-import { MANAGEMENT_PLANE_CR, TSB_NAMESPACE } from "../lib/names";
+import type { KubeAccess } from "../lib/clients/kubeAccess";
+import { plainKubeAccess, withTimeout } from "../lib/clients/kubeAccess";
+import { kubeGet, kubePaths, loadKubeConfig } from "../lib/clients/kubeRead";
+import { parseConfig, type RawConfig, type SetConfig } from "../lib/config/config";
+import { NAMESPACE } from "../lib/config/errors";
+import { parseHistory, type SetHistory } from "../lib/plan/topology";
+import { probeReplication } from "../lib/gates/replicationProbe";
+import type { SiteDb, SqlTransport } from "../lib/clients/sqlTransport";
+import { podExecTransport } from "../lib/clients/podExec";
+import type { ReplicationProbe } from "../lib/gates/replication";
+import type { NameAnswer } from "../lib/oncall/status";
+import type { AccessNeed, DnsEvidence } from "../lib/oncall/readiness";
+import { MANAGEMENT_PLANE_CR, TSB_NAMESPACE } from "../lib/config/names";
 
 /** What the Automation API returns (ConfigMap, OutputMap), plus the CLI version and lock state. */
 export interface StackSnapshot {

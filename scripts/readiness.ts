@@ -1,15 +1,15 @@
 // `npm run readiness -- [--target mp2] [--json] [--from-file stack.json] [--stack org/proj/stack]`
 // Would a failover to each standby work now? Reads only; every call bounded (--timeout-seconds).
-// Decisions: lib/readiness.ts (the failover's own rules). Exit: 0 all ready, 1 a check failed,
+// Decisions: lib/oncall/readiness.ts (the failover's own rules). Exit: 0 all ready, 1 a check failed,
 // 2 nothing failed but something could not be checked (or the stack could not be read).
 // docs/status-and-readiness.md explains every line.
 import * as path from "node:path";
 import * as fs from "node:fs";
-import { ACTIVE_ACCESS, TARGET_ACCESS, formatReadiness, readinessExitCode, targetReadiness, type ApiEvidence, type CertEvidence, type SiteAccessEvidence, type TargetEvidence, type TargetReadiness, type ToolingEvidence } from "../lib/readiness";
+import { ACTIVE_ACCESS, TARGET_ACCESS, formatReadiness, readinessExitCode, targetReadiness, type ApiEvidence, type CertEvidence, type SiteAccessEvidence, type TargetEvidence, type TargetReadiness, type ToolingEvidence } from "../lib/oncall/readiness";
 import { verifyTsbApi } from "../components/tsbApiVerification";
-import { JWKS_SECRET, SIGNING_KEY_SECRET, STANDBY_SA_SECRET } from "../lib/names";
-import type { KubeAccess } from "../lib/kubeAccess";
-import type { ReplicationProbe } from "../lib/replication";
+import { JWKS_SECRET, SIGNING_KEY_SECRET, STANDBY_SA_SECRET } from "../lib/config/names";
+import type { KubeAccess } from "../lib/clients/kubeAccess";
+import type { ReplicationProbe } from "../lib/gates/replication";
 import {
   accessOf, accessReviews, errorText, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack, walToolsOf, wantsHelp,
   type DnsRecordReader, type StackReader, type TransportFor,

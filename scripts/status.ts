@@ -1,14 +1,14 @@
 // `npm run status -- [--json] [--from-file stack.json] [--stack org/proj/stack] [--resolver 1.1.1.1]`
 // What is true now on every site and in DNS, compared with the stack's `history`. Reads only; every
-// call bounded (--timeout-seconds). Decisions: lib/status.ts. Exit: 0 agrees, 1 something disagrees,
+// call bounded (--timeout-seconds). Decisions: lib/oncall/status.ts. Exit: 0 agrees, 1 something disagrees,
 // 2 nothing disagrees but something could not be read. docs/status-and-readiness.md explains the output.
-import { decideStatus, formatStatus, statusExitCode, STATUS_DEPLOYMENTS, type DnsSnapshot, type NameAnswer, type SiteSnapshot, type StatusReport } from "../lib/status";
-import { haBlockOf, jwksKids, replicasOf } from "../lib/siteFacts";
-import { kidOf } from "../lib/preflight";
-import { kubePaths } from "../lib/kubeRead";
-import { JWKS_SECRET, POSTGRES_LABEL_SELECTOR, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/names";
-import { postgresPods } from "../lib/postgresStop";
-import type { KubeAccess } from "../lib/kubeAccess";
+import { decideStatus, formatStatus, statusExitCode, STATUS_DEPLOYMENTS, type DnsSnapshot, type NameAnswer, type SiteSnapshot, type StatusReport } from "../lib/oncall/status";
+import { haBlockOf, jwksKids, replicasOf } from "../lib/oncall/siteFacts";
+import { kidOf } from "../lib/gates/preflight";
+import { kubePaths } from "../lib/clients/kubeRead";
+import { JWKS_SECRET, POSTGRES_LABEL_SELECTOR, SIGNING_KEY_SECRET, TSB_NAMESPACE } from "../lib/config/names";
+import { postgresPods } from "../lib/clients/postgresStop";
+import type { KubeAccess } from "../lib/clients/kubeAccess";
 import {
   accessOf, dnsResolver, errorText, getObject, MANAGEMENT_PLANE_PATH, parseArgs, podExecTransportFor, probeSite, providerReader, secretData, stackFromFile, stackFromPulumi, viewStack, wantsHelp,
   type DnsRecordReader, type NameResolver, type StackReader, type TransportFor,

@@ -8,7 +8,7 @@ import { EngineDrivenResource, callInProviderProcess, serializeAsEngine } from "
 import { FakeKubeApi, fakeDeployment, fakeLoadBalancer } from "./harness/fakeKubeApi";
 import { tsbBaselineProvider, tsbReadyGateProvider, type BaselineInputs, type GateInputs } from "../components/deploymentReadyGate";
 import { frontEnvoyAddressProvider, type AddressInputs } from "../components/frontEnvoyAddress";
-import type { DeploymentBaseline } from "../lib/readyGate";
+import type { DeploymentBaseline } from "../lib/gates/readyGate";
 import { operatorSecretWaitProvider, type SecretWaitInputs } from "../components/operatorSecretWait";
 
 const DEPLOYMENT = "/deployments/tsb";

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { CLUSTER_NAME_PLACEHOLDER, controlPlaneValues, withClusterName } from "../lib/values";
+import { CLUSTER_NAME_PLACEHOLDER, controlPlaneValues, withClusterName } from "../lib/plan/values";
 import { controlPlaneValuesFile, NO_TELEMETRY_STORE_NOTE } from "../scripts/control-plane-values";
 import { runProgram, type ChildOutput } from "./harness/runProgram";
 import { baseConfig, input } from "./fixtures";

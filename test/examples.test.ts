@@ -1,6 +1,6 @@
-// Every example stack file passes the program's own validation (lib/config.ts parseConfig), as Pulumi
+// Every example stack file passes the program's own validation (lib/config/config.ts parseConfig), as Pulumi
 // would hand it to the program: values of `tsb-ha:` keys as strings, objects as JSON text, `secure:`
-// values decrypted and listed as secret (lib/loadConfig.ts). A secret an example tells the user to set
+// values decrypted and listed as secret (lib/config/loadConfig.ts). A secret an example tells the user to set
 // (`pulumi config set --secret [--path] 'tsb-ha:<key>'` in its comments) counts as set. Each example is
 // also checked with every commented key switched on ("# key: value" -> "key: value"), and that variant
 // must name every key the program accepts, so a new config key fails here until the example shows it.
@@ -11,9 +11,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { parseConfig, type RawConfig } from "../lib/config";
-import { planAdoption } from "../lib/adoptionPlan";
-import { NAMESPACE } from "../lib/errors";
+import { parseConfig, type RawConfig } from "../lib/config/config";
+import { planAdoption } from "../lib/adoption/plan";
+import { NAMESPACE } from "../lib/config/errors";
 import { makeJwk } from "./fixtures";
 
 const ROOT = path.join(__dirname, "..");
@@ -37,7 +37,7 @@ const KUBECONFIG = [
  * What an adopted install's `helm get values <release> -n tsb -o yaml` prints, in the shape of
  * tetratelabs/tsb-helm-install-demos examples/managementplane_values_example.yaml (user-supplied
  * certificates, LDAP and Postgres credentials, TSB's self-signed issuer for cluster intermediates).
- * The examples' `tsb.*` must agree with it (lib/adoptionConfig.ts compares image.tag, image.registry,
+ * The examples' `tsb.*` must agree with it (lib/config/adoption.ts compares image.tag, image.registry,
  * spec.organization and the front-envoy port): version 1.12.4, registry registry.example.com/tetrate,
  * organization tetrate, port 443.
  */

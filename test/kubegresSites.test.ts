@@ -1,4 +1,4 @@
-// The kubegres site simulation (test/harness/kubegresSites.ts) driven by PRODUCTION code: lib/podExec.ts
+// The kubegres site simulation (test/harness/kubegresSites.ts) driven by PRODUCTION code: lib/clients/podExec.ts
 // (client-node's Exec over a real WebSocket to the stand-in API) and client-node's AppsV1Api/CoreV1Api,
 // against real PostgreSQL (active mp1, standbys mp2 and mp3 streaming from it).
 // Run alone: node --import tsx --test test/kubegresSites.test.ts
@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { CONTAINER, KubegresSites, NAMESPACE, POD, STATEFULSET } from "./harness/kubegresSites";
 import { until } from "./harness/pgCluster";
-import { kubeConfigFor } from "../lib/kubeAccess";
-import { kubernetesPodExec, listPostgresPods, podExecTransport, DEFAULT_POSTGRES_POD, type PodTarget } from "../lib/podExec";
-import { probeReplication } from "../lib/replicationProbe";
-import { compareLsn } from "../lib/replication";
+import { kubeConfigFor } from "../lib/clients/kubeAccess";
+import { kubernetesPodExec, listPostgresPods, podExecTransport, DEFAULT_POSTGRES_POD, type PodTarget } from "../lib/clients/podExec";
+import { probeReplication } from "../lib/gates/replicationProbe";
+import { compareLsn } from "../lib/gates/replication";
 
 const TARGET: PodTarget = { namespace: NAMESPACE, pod: POD, container: CONTAINER };
 

@@ -22,7 +22,7 @@ import {
   XCP_CENTRAL_URI,
   rootCaSubject,
   siteCertSpecs,
-} from "../lib/certs";
+} from "../lib/plan/certs";
 
 const FLOATING = "active.tsb.example.com";
 const TWO_SITES: Record<string, string> = { mp1: "mp1.tsb.example.com", mp2: "mp2.tsb.example.com" };
@@ -47,7 +47,7 @@ interface Run {
 
 // ---- pure specs ----
 
-describe("lib/certs specs", () => {
+describe("lib/plan/certs specs", () => {
   it("both leaves of a site cover its permanent FQDN and the floating FQDN; XCP also central's name and SPIFFE id", () => {
     const s = siteCertSpecs("tsb-east.corp.example.net", FLOATING);
     assert.deepEqual(s.tsb.dnsNames, ["tsb-east.corp.example.net", FLOATING]);

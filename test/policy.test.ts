@@ -12,11 +12,11 @@ import { find, isSecretValue, reveal, runProgram, type ChildInput, type ChildOut
 import { policyResources, remediate, stackArgs, validate, type StackOptions, type Violation } from "./harness/policyResources";
 import { baseConfig, input, JWK } from "./fixtures";
 import { allPolicies, secretsStaySecret, setView, singleActive, TYPES } from "../policy/policies";
-import { FENCE_DEPLOYMENTS, STANDBY_SA_SECRET } from "../lib/names";
+import { FENCE_DEPLOYMENTS, STANDBY_SA_SECRET } from "../lib/config/names";
 import {
   certRequestName, COMPONENT_TYPE, fencePatchName, FLOATING_RECORD_NAME, LEAF_PARTS, leafCertName, namespaceName,
   releaseResourceName, rootCertName, standbyJwkSecretName,
-} from "../lib/resourceNames";
+} from "../lib/plan/resourceNames";
 
 const THREE = { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } };
 const CLOUDFLARE = { provider: "cloudflare", zoneId: "cf-zone", ttl: 60 };
@@ -136,7 +136,7 @@ describe("policy pack", () => {
     });
 
     for (const componentProps of ["outputs", "none"] as const) {
-      it(`the policies see every site of a valid run whole, by the names lib/resourceNames.ts gives (component props: ${componentProps})`, () => {
+      it(`the policies see every site of a valid run whole, by the names lib/plan/resourceNames.ts gives (component props: ${componentProps})`, () => {
         for (const r of runs()) {
           const planned = r.output.outputs!["sites"]!.value as Record<string, { role: string; fqdn: string }>;
           const v = setView(policyResources(r.output, r.input, { componentProps }));

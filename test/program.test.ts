@@ -10,7 +10,7 @@ import {
   type ChildOutput, type Registration,
 } from "./harness/runProgram";
 import { baseConfig, input, JWK, signingKey } from "./fixtures";
-import { CLUSTER_NAME_PLACEHOLDER } from "../lib/values";
+import { CLUSTER_NAME_PLACEHOLDER } from "../lib/plan/values";
 
 type Values = {
   image: { registry: string; tag: string };

@@ -12,16 +12,16 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FakeKubeApi, fakeDeployment } from "./harness/fakeKubeApi";
 import { runStatus } from "../scripts/status";
-import { STATUS_DEPLOYMENTS } from "../lib/status";
+import { STATUS_DEPLOYMENTS } from "../lib/oncall/status";
 import { FakeTsbApi } from "./harness/fakeTsbApi";
 import { PgCluster } from "./harness/pgCluster";
 import { TestRootCa } from "./harness/certChain";
 import { FLOATING, FQDN, ORG, b64, history, jwksData, rawConfig, signingKeyData } from "./harness/onCallFixtures";
 import { runReadiness, type ReadinessDeps } from "../scripts/readiness";
 import type { StackSnapshot } from "../scripts/onCall";
-import { XCP_CENTRAL_DNS } from "../lib/certs";
-import { JWKS_SECRET, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/names";
-import type { TargetReadiness } from "../lib/readiness";
+import { XCP_CENTRAL_DNS } from "../lib/plan/certs";
+import { JWKS_SECRET, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/config/names";
+import type { TargetReadiness } from "../lib/oncall/readiness";
 
 const PASSWORD = "e2e-admin-password";
 

@@ -12,13 +12,13 @@ import assert from "node:assert/strict";
 import { KubegresSites, NAMESPACE, POD, STATEFULSET } from "./harness/kubegresSites";
 import { until } from "./harness/pgCluster";
 import { EngineDrivenResource } from "./harness/dynamicProvider";
-import { compareLsn, lastContact, siteTimeline, standbyPosition, standbyStanding, type ReplicationProbe } from "../lib/replication";
-import { afterPromotion, followCheck } from "../lib/replicationFollow";
-import { primaryHistory, probeReplication } from "../lib/replicationProbe";
+import { compareLsn, lastContact, siteTimeline, standbyPosition, standbyStanding, type ReplicationProbe } from "../lib/gates/replication";
+import { afterPromotion, followCheck } from "../lib/gates/replicationFollow";
+import { primaryHistory, probeReplication } from "../lib/gates/replicationProbe";
 import { ReplicationGateProvider, runReplicationGate, type ReplicationGateInputs } from "../components/replicationGate";
 import { runStandbyFollow, StandbyFollowProvider, type StandbyFollowInputs } from "../components/standbyFollow";
-import { KUBEGRES_CONTROLLER_DEPLOYMENT } from "../lib/names";
-import { kubePaths, kubeRequest } from "../lib/kubeRead";
+import { KUBEGRES_CONTROLLER_DEPLOYMENT } from "../lib/config/names";
+import { kubePaths, kubeRequest } from "../lib/clients/kubeRead";
 
 const timings: string[] = [];
 after(() => console.log(`replication on real servers:\n${timings.map((t) => `  ${t}`).join("\n")}`));

@@ -1,5 +1,5 @@
 // The probe's parsing, the pod-exec transport (a fake exec: no cluster) and the gate component's
-// orchestration. The gate's pure decisions are in replicationDecisions.test.ts; the same code runs
+// orchestration. The gate's pure decisions are in test/gates/replication.test.ts; the same code runs
 // against real Postgres in replication.pg.test.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -7,9 +7,9 @@ import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parseProbeRow, parseWalTail, probeReplication, repointScript, tailScanStart, walTailScript } from "../lib/replicationProbe";
-import type { SiteDb } from "../lib/sqlTransport";
-import { choosePostgresPod, DEFAULT_POSTGRES_POD, execTransport, exitCodeOf, parsePsqlOutput, psqlCommand, type PodExec } from "../lib/podExec";
+import { parseProbeRow, parseWalTail, probeReplication, repointScript, tailScanStart, walTailScript } from "../lib/gates/replicationProbe";
+import type { SiteDb } from "../lib/clients/sqlTransport";
+import { choosePostgresPod, DEFAULT_POSTGRES_POD, execTransport, exitCodeOf, parsePsqlOutput, psqlCommand, type PodExec } from "../lib/clients/podExec";
 import { gateInputProblems, ReplicationGateProvider, runReplicationGate, type GateIo, type ReplicationGateInputs, type ReplicationGateOutputs } from "../components/replicationGate";
 
 describe("probe row parsing", () => {

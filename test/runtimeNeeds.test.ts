@@ -11,7 +11,7 @@ import { builtinModules } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
-import { nodeRunsDynamicProviders } from "../lib/readiness";
+import { nodeRunsDynamicProviders } from "../lib/oncall/readiness";
 
 const ROOT = path.join(__dirname, "..");
 const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {

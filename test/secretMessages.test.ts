@@ -1,10 +1,10 @@
 // Issue 19, section 4: a secret never reaches a message. Each kind of bad key is set as a secret (as
-// `pulumi config set --secret` stores it: the key listed among the secret keys, lib/loadConfig.ts), and
+// `pulumi config set --secret` stores it: the key listed among the secret keys, lib/config/loadConfig.ts), and
 // every message the program gives is searched for the secret's text and for each part of it.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfig, type RawConfig } from "../lib/config";
-import { ConfigError } from "../lib/errors";
+import { parseConfig, type RawConfig } from "../lib/config/config";
+import { ConfigError } from "../lib/config/errors";
 import { runProgram } from "./harness/runProgram";
 import { baseConfig, input } from "./fixtures";
 

@@ -10,7 +10,7 @@ import { standbyServiceAccountProvider } from "../components/standbyServiceAccou
 import {
   decideAccountAction, hasGrant, privateKeyFromAnswer, serviceAccountFqn, STANDBY_ACCOUNT_NAME, STANDBY_ACCOUNT_ROLE,
   withGrant, withoutGrant,
-} from "../lib/standbyAccount";
+} from "../lib/gates/standbyAccount";
 
 const FQDN = "mp1.tsb.example.test";
 const PASSWORD = "Adm1n-pw-for-the-set";

@@ -2,14 +2,14 @@
 // Helm's storage Secrets for two revisions (encoded as Helm does), the ManagementPlane CR and its CRD,
 // live `tsb-certs` / `xcp-central-cert` leaves signed by a real root CA (openssl CLI), the operator's
 // `iam-signing-key`, and the chart's objects with Helm's ownership metadata. Options turn it into each
-// case the adoption preflight refuses. Used by test/adoptionRead.test.ts and the program-level tests.
+// case the adoption preflight refuses. Used by test/adoption/read.test.ts and the program-level tests.
 //
 // Shapes: values after tetratelabs/tsb-helm-install-demos examples/managementplane_values_example.yaml
 // (user-supplied tsb/xcp certificates, rootca, certIssuer selfSigned + clusterIntermediateCAs) and the
 // fixtures in test/fixtures/adoptionValues.ts (ldap/oidc identity providers, tokenIssuer.jwt, external
 // Elasticsearch, custom component settings); objects and names after rootsongjc/cloud-native-library
 // content/tsb/setup/migrate-tctl-to-helm.md; Helm's storage after helm/helm pkg/storage/driver/secrets.go
-// and util.go (see lib/adoptionRead.ts).
+// and util.go (see lib/adoption/read.ts).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,8 +17,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync, constants as zlibConstants } from "node:zlib";
 import * as yaml from "js-yaml";
-import type { Values } from "../../lib/helmValues";
-import { OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "../../lib/names";
+import type { Values } from "../../lib/config/helmValues";
+import { OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "../../lib/config/names";
 import type { FakeKubeApi, Kind } from "./fakeKubeApi";
 
 export interface AdoptedClusterOptions {

@@ -1,5 +1,5 @@
 // A local stand-in for a TSB management plane's REST API, on 127.0.0.1 at a random port, serving
-// the paths lib/tsbApi.ts uses (sources there and in docs/tsb-api.md) with a server certificate
+// the paths lib/clients/tsbApi.ts uses (sources there and in docs/tsb-api.md) with a server certificate
 // issued by a real root CA made with the openssl CLI. Clients reach it under the site's FQDN by
 // connecting to 127.0.0.1 with TLS server name = the FQDN (the `address` input).
 //

@@ -77,7 +77,7 @@ export class KubegresSites {
     return api;
   }
 
-  /** What production takes per site (components/replicationGate.ts SiteDbAccess, lib/kubeAccess.ts). */
+  /** What production takes per site (components/replicationGate.ts SiteDbAccess, lib/clients/kubeAccess.ts). */
   access(site: string): { kubeconfig: string; context: string } {
     return { kubeconfig: this.api(site).kubeconfigPath, context: site };
   }

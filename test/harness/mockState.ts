@@ -20,8 +20,8 @@
 //   after the release finds nothing. `operatorStalled` sites never get there.
 import type * as pulumi from "@pulumi/pulumi";
 import type { ChildInput, ClusterObjects } from "./types";
-import { JWKS_SECRET, SIGNING_KEY_SECRET } from "../../lib/names";
-import { secretWaitTimeoutMessage } from "../../lib/operatorSecret";
+import { JWKS_SECRET, SIGNING_KEY_SECRET } from "../../lib/config/names";
+import { secretWaitTimeoutMessage } from "../../lib/gates/operatorSecret";
 
 type Result = { id: string | undefined; state: Record<string, unknown> };
 

@@ -2,7 +2,7 @@
 // and history, the signing-key and JWKS Secret data, the standby's JWK. Shared by the status and
 // readiness tests.
 import { generateKeyPairSync } from "node:crypto";
-import type { SetHistory, SiteHistory } from "../../lib/topology";
+import type { SetHistory, SiteHistory } from "../../lib/plan/topology";
 
 export const DOMAIN = "tsb.example.com";
 export const FQDN = { mp1: `mp1.${DOMAIN}`, mp2: `mp2.${DOMAIN}`, mp3: `mp3.${DOMAIN}` } as const;

@@ -8,7 +8,7 @@ import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, readd
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import type { SqlTransport } from "../../lib/sqlTransport";
+import type { SqlTransport } from "../../lib/clients/sqlTransport";
 import { directTransport } from "./pgDirect";
 
 export { directTransport };

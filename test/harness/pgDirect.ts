@@ -1,7 +1,7 @@
 // The tests' SqlTransport: a direct node-postgres connection. Its own small module because the
 // dynamic-provider tests serialize it into the provider process (a big module would be serialized along).
 import type * as pgTypes from "pg";
-import type { SqlTransport } from "../../lib/sqlTransport";
+import type { SqlTransport } from "../../lib/clients/sqlTransport";
 
 /**
  * The tests' transport: a fresh connection per query (as production execs a fresh psql per probe),

@@ -1,0 +1,289 @@
+// `readiness` decisions over recorded evidence (lib/oncall/readiness.ts): every check passing, each one
+// failing, a site unreachable; the verdict line, the exit code and the named check are what CI and
+// the on-call engineer read.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ACTIVE_ACCESS, TARGET_ACCESS, certificateCheck, failoverConfigProblem, formatReadiness, nodeRunsDynamicProviders, readinessExitCode, targetReadiness, versionAtLeast,
+  type AccessNeed, type TargetEvidence,
+} from "../../lib/oncall/readiness";
+import type { ReplicationProbe } from "../../lib/gates/replication";
+import { TestRootCa } from "../harness/certChain";
+import { FLOATING, FQDN, SECRET_KEYS, history, jwksData, rawConfig, signingKeyData } from "../harness/onCallFixtures";
+import { XCP_CENTRAL_DNS } from "../../lib/plan/certs";
+
+const root = new TestRootCa();
+const otherRoot = new TestRootCa("someone else's root");
+after(() => {
+  root.dispose();
+  otherRoot.dispose();
+});
+const goodTsb = root.leaf([FQDN.mp2, FLOATING], 365).certPem;
+const goodXcp = root.leaf([FQDN.mp2, FLOATING, XCP_CENTRAL_DNS], 365).certPem;
+/** After the certificates were made (openssl starts their validity at the current second). */
+const NOW = new Date();
+
+const allowed = (needs: readonly AccessNeed[]) => ({ reachable: true as const, reviews: needs.map((need) => ({ need, allowed: true })) });
+const standby = (ageSeconds: number, at = "0/5000000"): ReplicationProbe => ({
+  role: "standby", receiveLsn: at, replayLsn: at, walReceiverStatus: "streaming", upstream: `${FQDN.mp1}:443`,
+  lastMsgReceiptTime: new Date(NOW.getTime() - ageSeconds * 1000).toISOString(), now: NOW.toISOString(),
+});
+
+/** Evidence on which every check passes (mp1 active, mp2 the target). */
+function ready(): TargetEvidence {
+  return {
+    target: "mp2", active: "mp1", activeFqdn: FQDN.mp1, targetFqdn: FQDN.mp2, floatingFqdn: FLOATING,
+    access: { target: allowed(TARGET_ACCESS), active: allowed(ACTIVE_ACCESS) },
+    replication: { target: standby(3), active: { role: "primary", currentLsn: "0/5000100", now: NOW.toISOString() }, others: {}, maxLostContactSeconds: 300 },
+    secrets: { targetSigningKey: signingKeyData("kid-1"), activeSigningKey: signingKeyData("kid-1"), targetJwks: jwksData("kid-1"), standbySaExists: true },
+    certificates: { rootCaPem: root.caPem, certs: [{ secret: "tsb-certs", pem: goodTsb }, { secret: "xcp-central-cert", pem: goodXcp }], minValidDays: 30, now: NOW },
+    dns: { status: "read", zoneReadable: true, record: { type: "CNAME", value: FQDN.mp1, ttl: 60 } },
+    configuredTtl: 60,
+    api: { ok: true, summary: "site mp1: TSB API serves organization tetrate" },
+    tooling: {
+      nodeVersion: "20.19.0", pulumiVersion: "3.250.0", minPulumiVersion: "3.248.0", updateInProgress: false,
+      rawConfig: rawConfig("mp1", { mp1: { context: "mp1" }, mp2: { context: "mp2" } }), secretKeys: SECRET_KEYS,
+      history: history("mp1", { mp1: "active", mp2: "standby" }),
+    },
+  };
+}
+
+/** Only the named checks did not pass, with the given status. */
+function onlyProblems(e: TargetEvidence, status: "fail" | "could-not-check", ...names: RegExp[]): void {
+  const r = targetReadiness(e);
+  const bad = r.checks.filter((c) => c.status !== "pass");
+  assert.equal(bad.length, names.length, `expected ${names.length} problem(s), got: ${bad.map((c) => `${c.name} [${c.status}]: ${c.reason}`).join(" | ")}`);
+  for (const n of names) assert.ok(bad.some((c) => n.test(c.name) && c.status === status), `${n} is ${status}`);
+  assert.equal(r.ready, false);
+  assert.match(r.verdict, new RegExp(`^mp2: NOT READY \\(${names.length}\\): `));
+  assert.equal(readinessExitCode([r]), status === "fail" ? 1 : 2);
+}
+
+describe("readiness: decisions over recorded evidence", () => {
+  it("every check passes: READY, exit 0, one table row per check", () => {
+    const r = targetReadiness(ready());
+    assert.deepEqual(r.checks.filter((c) => c.status !== "pass").map((c) => `${c.name}: ${c.reason}`), []);
+    assert.equal(r.verdict, "mp2: READY");
+    assert.equal(readinessExitCode([r]), 0);
+    const text = formatReadiness([r]);
+    assert.equal(text.split("\n")[0], "mp2: READY");
+    assert.equal(text.split("\n").filter((l) => l.startsWith("mp2 ")).length, r.checks.length);
+    // the areas the issue lists are all there
+    for (const area of ["cluster access", "replication", "secrets", "certificates", "dns", "tsb api", "tooling"]) assert.ok(r.checks.some((c) => c.area === area), area);
+  });
+
+  it("cluster access: a denied verb fails and names it with the fix", () => {
+    const e = ready();
+    e.access.target = { reachable: true, reviews: TARGET_ACCESS.map((need) => ({ need, allowed: !(need.verb === "update" && need.resource === "secrets") })) };
+    onlyProblems(e, "fail", /mp2: update secrets in tsb/);
+    const c = targetReadiness(e).checks.find((x) => x.status === "fail")!;
+    assert.match(c.fix!, /auth can-i update secrets/);
+  });
+
+  it("cluster access: a review that errored is could-not-check", () => {
+    const e = ready();
+    e.access.active = { reachable: true, reviews: ACTIVE_ACCESS.map((need, i) => (i === 0 ? { need, error: "timeout" } : { need, allowed: true })) };
+    onlyProblems(e, "could-not-check", /mp1: patch deployments/);
+  });
+
+  it("replication: not streaming; stale beyond the gate's limit; another standby ahead; probe failed", () => {
+    let e = ready();
+    // A waiting receiver: no catch-up can come, and its recent last message is no contact (the gate's rules).
+    e.replication.target = { ...standby(3), walReceiverStatus: "waiting" };
+    onlyProblems(e, "fail", /streams from mp1/, /holds mp1's WAL/, /gate's limit/);
+
+    e = ready();
+    e.replication.target = standby(301);
+    onlyProblems(e, "fail", /gate's limit \(300 s\)/);
+
+    e = ready();
+    e.replication.others = { mp3: standby(1, "0/6000000") };
+    onlyProblems(e, "fail", /no other standby ahead/);
+
+    e = ready();
+    e.replication.target = { error: "no ready Postgres pod" };
+    onlyProblems(e, "could-not-check", /streams from mp1/);
+  });
+
+  it("replication is judged as the gate judges it: a paused replay that received everything is ready, and says so", () => {
+    const e = ready();
+    e.replication.target = { ...standby(3, "0/5000100"), replayLsn: "0/5000000", replayPauseState: "paused" };
+    const r = targetReadiness(e);
+    assert.equal(r.ready, true, r.verdict);
+    const holds = r.checks.find((c) => c.name === "mp2 holds mp1's WAL")!;
+    assert.equal(holds.reason, "mp2 holds WAL up to 0/5000100, at or past mp1's position 0/5000100; replay paused by 256 bytes: a promotion replays all received WAL first");
+    assert.match(r.checks.find((c) => c.name === "mp2 streams from mp1")!.reason, /replay paused by 256 bytes/);
+  });
+
+  it("replication: a streaming standby's lag is what the gate waits for, not a failure; another timeline is", () => {
+    let e = ready();
+    const lag = targetReadiness(e).checks.find((c) => c.name === "mp2 holds mp1's WAL")!;
+    assert.deepEqual([lag.status, lag.reason], ["pass", "mp2 holds WAL up to 0/5000000, 256 bytes behind mp1 (at 0/5000100); walreceiver streaming from mp1.tsb.example.com:443 (the gate waits up to replication.catchUpTimeoutSeconds for it)"]);
+    e = ready();
+    e.replication.active = { role: "primary", currentLsn: "0/5000100", timeline: 2, now: NOW.toISOString() };
+    e.replication.target = { ...standby(3), walReceiverStatus: "waiting", walTimeline: 1, receivedTimeline: 1 };
+    onlyProblems(e, "fail", /streams from mp1/, /holds mp1's WAL/, /gate's limit/);
+    assert.match(targetReadiness(e).checks.find((c) => c.name === "mp2 streams from mp1")!.reason, /mp2 holds WAL of timeline 1 \(up to 0\/5000000\), but mp1 was on timeline 2/);
+    e.replication.target = { ...standby(3), walTimeline: 1, receivedTimeline: 1 };
+    assert.equal(targetReadiness(e).ready, true, "streaming across the fork: the gate waits for it");
+  });
+
+  it("replication: the active not probed is could-not-check; no pg_waldump in the target's container fails", () => {
+    let e = ready();
+    e.replication.active = { error: "exec denied" };
+    onlyProblems(e, "could-not-check", /holds mp1's WAL/);
+    e = ready();
+    e.replication.walTools = { ok: false, detail: "no pg_waldump on PATH in tsb/tsb-postgres-1-0 (exit 127)" };
+    onlyProblems(e, "fail", /pg_waldump/);
+    e = ready();
+    e.replication.walTools = { ok: true, detail: "/usr/lib/postgresql/15/bin/pg_waldump, pg_waldump (PostgreSQL) 15.18" };
+    assert.equal(targetReadiness(e).ready, true);
+  });
+
+  it("secrets: kid differs from the active's (the failover preflight's message); tsb-standby-sa missing", () => {
+    let e = ready();
+    e.secrets.targetSigningKey = signingKeyData("kid-2");
+    onlyProblems(e, "fail", /iam-signing-key kid/);
+    assert.match(targetReadiness(e).checks.find((c) => c.status === "fail")!.reason, /kid-2.*kid-1/);
+
+    e = ready();
+    e.secrets.standbySaExists = false;
+    onlyProblems(e, "fail", /tsb-standby-sa exists/);
+  });
+
+  it("certificates: another root, no floating name, expiring within the window, secret missing", () => {
+    const check = (pem: string | undefined, secret = "tsb-certs") => certificateCheck("mp2", FQDN.mp2, FLOATING, pem ? { secret, pem } : { secret }, root.caPem, 30, NOW);
+    assert.equal(check(goodTsb).status, "pass");
+    assert.equal(check(goodXcp, "xcp-central-cert").status, "pass");
+    const foreign = check(otherRoot.leaf([FQDN.mp2, FLOATING], 365).certPem);
+    assert.equal(foreign.status, "fail");
+    assert.match(foreign.reason, /not signed by the set's root CA/);
+    const noFloating = check(root.leaf([FQDN.mp2], 365).certPem);
+    assert.equal(noFloating.status, "fail");
+    assert.match(noFloating.reason, new RegExp(`lacks DNS names ${FLOATING.replace(/\./g, "\\.")}`));
+    const xcpWithoutCentral = check(root.leaf([FQDN.mp2, FLOATING], 365).certPem, "xcp-central-cert");
+    assert.match(xcpWithoutCentral.reason, /central\.xcp\.tetrate\.io/);
+    // openssl -days 10 on a cert whose window starts now: ~10 days left, under 30
+    const expiring = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: root.leaf([FQDN.mp2, FLOATING], 10).certPem }, root.caPem, 30, new Date());
+    assert.equal(expiring.status, "fail");
+    assert.match(expiring.reason, /days left, want > 30/);
+    assert.equal(certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: root.leaf([FQDN.mp2, FLOATING], 10).certPem }, root.caPem, 5, new Date()).status, "pass");
+    assert.equal(check(undefined).status, "fail");
+
+    const e = ready();
+    e.certificates.certs[1] = { secret: "xcp-central-cert", pem: root.leaf([FQDN.mp2], 365).certPem };
+    onlyProblems(e, "fail", /xcp-central-cert/);
+  });
+
+  it("dns: record on another site, TTL not the configured one, credentials refused, none given", () => {
+    let e = ready();
+    e.dns = { status: "read", zoneReadable: true, record: { type: "CNAME", value: FQDN.mp2, ttl: 60 } };
+    onlyProblems(e, "fail", /record points at the active/);
+
+    e = ready();
+    e.dns = { status: "read", zoneReadable: true, record: { type: "CNAME", value: `${FQDN.mp1}.`, ttl: 300 } };
+    onlyProblems(e, "fail", /TTL is 60/);
+
+    e = ready();
+    e.dns = { status: "read", zoneReadable: false };
+    onlyProblems(e, "fail", /credentials read the zone/);
+
+    e = ready();
+    e.dns = { status: "no-credentials", reason: "no Cloudflare token" };
+    onlyProblems(e, "could-not-check", /credentials read the zone/, /record points at the active/, /TTL is 60/);
+  });
+
+  it("tsb api: the verification's message is the reason", () => {
+    const e = ready();
+    e.api = { ok: false, message: "site mp1: GET https://mp1.tsb.example.com:443/v2/organizations/tetrate answered 401 Unauthorized" };
+    onlyProblems(e, "fail", /serves the organisation/);
+  });
+
+  it("tooling: old CLI, stack locked, lock state unknown, failover config refused", () => {
+    let e = ready();
+    e.tooling.pulumiVersion = "v3.100.0";
+    onlyProblems(e, "fail", /Pulumi CLI >= 3\.248\.0/);
+
+    e = ready();
+    e.tooling.updateInProgress = true;
+    onlyProblems(e, "fail", /stack not locked/);
+
+    e = ready();
+    delete e.tooling.updateInProgress;
+    onlyProblems(e, "could-not-check", /stack not locked/);
+
+    e = ready();
+    e.tooling.history = history("mp1", { mp1: "active", mp3: "standby" }); // mp2 never ran
+    onlyProblems(e, "fail", /config of a failover to mp2 validates/);
+    assert.match(targetReadiness(e).checks.find((c) => c.status === "fail")!.reason, /never run/);
+  });
+
+  it("tooling: a Node that cannot require(esm) fails with the versions to install; an unreported one could not be checked", () => {
+    for (const v of ["20.18.3", "v20.10.0", "21.7.3", "22.11.0", "18.20.4"]) {
+      const e = ready();
+      e.tooling.nodeVersion = v;
+      onlyProblems(e, "fail", /^Node\.js >= 20\.19\.0 \(or >= 22\.12\.0\)$/);
+      const c = targetReadiness(e).checks.find((x) => x.status === "fail")!;
+      assert.match(c.reason, new RegExp(`^node ${v.replace(/\./g, "\\.")} cannot require an ES module: .*ERR_REQUIRE_ESM`));
+      assert.match(c.fix!, /Node 20\.19\.0 or newer 20\.x, or 22\.12\.0 or newer 22\.x/);
+    }
+    for (const v of ["20.19.0", "20.20.2", "v22.12.0", "22.21.1", "24.1.0"]) {
+      const e = ready();
+      e.tooling.nodeVersion = v;
+      assert.equal(targetReadiness(e).ready, true, v);
+      assert.match(targetReadiness(e).checks.find((c) => c.name.startsWith("Node.js"))!.reason, new RegExp(`^node ${v.replace(/\./g, "\\.")} can require`));
+    }
+    const e = ready();
+    delete e.tooling.nodeVersion;
+    onlyProblems(e, "could-not-check", /^Node\.js >= 20\.19\.0/);
+    const unknown = targetReadiness(e).checks.find((c) => c.name.startsWith("Node.js"))!;
+    assert.deepEqual([unknown.area, unknown.reason], ["tooling", "the Node.js version was not reported"]);
+    for (const v of ["20.18.0", "20.19.0"]) {
+      const x = ready();
+      x.tooling.nodeVersion = v;
+      assert.equal(targetReadiness(x).checks.find((c) => c.name.startsWith("Node.js"))!.area, "tooling", v);
+    }
+    for (const v of ["not a version", "21.0.0", "v21.99.0", "20.18.99", "22.11.9"]) assert.equal(nodeRunsDynamicProviders(v), false, v);
+    for (const v of ["20.19.0", "v20.99.1", "22.12.0", "23.0.0"]) assert.equal(nodeRunsDynamicProviders(v), true, v);
+  });
+
+  it("a failover's config: activeSite = target and the old active fenced passes the program's guards", () => {
+    const raw = rawConfig("mp1", { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } });
+    const h = history("mp1", { mp1: "active", mp2: "standby", mp3: "standby" });
+    assert.equal(failoverConfigProblem(raw, new Set(SECRET_KEYS), h, "mp1", "mp2"), undefined);
+    // without the secret JWK, mp3 (still a standby) makes the config invalid
+    assert.match(failoverConfigProblem(raw, new Set(), h, "mp1", "mp2") ?? "", /standbyServiceAccountJwk/);
+  });
+
+  it("target unreachable: NOT READY, access fails, the rest could not be checked", () => {
+    const e = ready();
+    e.access.target = { reachable: false, error: "connect ECONNREFUSED 10.0.0.2:6443" };
+    e.replication.target = { error: "mp2 unreachable" };
+    e.secrets = { error: "mp2 unreachable" };
+    e.certificates.certs = [{ secret: "tsb-certs", error: "mp2 unreachable" }, { secret: "xcp-central-cert", error: "mp2 unreachable" }];
+    const r = targetReadiness(e);
+    assert.equal(r.ready, false);
+    assert.ok(r.checks.some((c) => c.name === "target mp2 API" && c.status === "fail" && /ECONNREFUSED/.test(c.reason)));
+    assert.ok(r.checks.filter((c) => c.status === "could-not-check").length >= 4);
+    assert.equal(readinessExitCode([r]), 1, "a known failure wins over unknowns");
+  });
+
+  it("exit codes over several targets", () => {
+    const good = targetReadiness(ready());
+    const unknown = ready();
+    unknown.tooling.pulumiVersion = undefined;
+    const failing = ready();
+    failing.secrets.standbySaExists = false;
+    assert.equal(readinessExitCode([good, good]), 0);
+    assert.equal(readinessExitCode([good, targetReadiness(unknown)]), 2);
+    assert.equal(readinessExitCode([targetReadiness(unknown), targetReadiness(failing)]), 1);
+  });
+
+  it("versions compare numerically", () => {
+    assert.equal(versionAtLeast("3.248.0", "3.248.0"), true);
+    assert.equal(versionAtLeast("v3.1000.0", "3.248.0"), true);
+    assert.equal(versionAtLeast("3.99.9", "3.248.0"), false);
+    assert.equal(versionAtLeast("4.0.0-alpha", "3.248.0"), true);
+    assert.equal(versionAtLeast("dev", "3.248.0"), undefined);
+  });
+});
