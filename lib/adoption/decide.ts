@@ -9,8 +9,8 @@
 //   sites.<s>.fqdn:  a NEW permanent name for the adopted MP; floatingFqdn = the host the control planes use
 //   adoptedValues (secret): `helm get values <release> -n <namespace> -o yaml`, verbatim
 //   adoptedCa (secret): { certPem, keyPem? } of the CA the control planes already trust (no keyPem: new root + trust bundle)
-// History: the lead adds `adoptStep?: "import" | "activate"` to SiteHistory (lib/plan/topology.ts) and writes
-// `adoptionStep(...).historyStep` there; the interfaces below are the structural subset this file reads.
+// History: SiteHistory.adoptStep (lib/plan/topology.ts) holds `adoptionStep(...).historyStep`; the
+// interfaces below are the structural subset this file reads.
 import { X509Certificate } from "node:crypto";
 import { ConfigError, NAMESPACE } from "../config/errors";
 import { SIGNING_KEY_SECRET, TSB_CERTS_SECRET, XCP_CENTRAL_SECRET } from "../config/names";

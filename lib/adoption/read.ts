@@ -1,5 +1,11 @@
+// lib/adoption/ adopts a hand-installed management plane, as one pipeline in the order the data flows:
+// config (lib/config/adoption.ts) -> read (here: the live cluster, read-only) -> decide (decide.ts: the
+// preflight's refusals, the values, the step machine) -> plan (plan.ts: this update's adoption) ->
+// overlay (overlay.ts: what it changes in each phase of index.ts) -> describe (describe.ts: the words
+// preview logs). Each file imports only the ones before it (test/layers.test.ts).
+//
 // The read-only preflight reads of an adoption (issue 13): fills the live part of RecordedAdoptionState
-// (lib/adoption/decide.ts) from a site's cluster with bounded GETs (lib/clients/kubeRead.ts), so `adoptionPreflight` can
+// (below) from a site's cluster with bounded GETs (lib/clients/kubeRead.ts), so `adoptionPreflight` can
 // judge it before any resource is registered (the lead calls this from the program's main process, in
 // preview too). Nothing here writes to the cluster, and no message carries a value read from a Secret:
 // the Helm release record holds the installed values, passwords and keys among them.

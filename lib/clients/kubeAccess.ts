@@ -1,3 +1,7 @@
+// lib/clients/ is the I/O: bounded calls to a site's Kubernetes API, to a pod's shell and psql, and to
+// TSB's HTTP API. It decides nothing about the failover; every call has a deadline and names the site.
+// It builds on lib/config/ only.
+//
 // How code that runs outside the Kubernetes provider (dynamic providers, the read-only commands)
 // reaches a site's cluster: the same kubeconfig and context the site's `k8s.Provider` gets.
 // Dynamic providers run in the engine's provider process from a serialized closure, so the client

@@ -1,3 +1,7 @@
+// lib/config/ decides what the stack's config means and whether it is acceptable, before any resource
+// exists: every key parsed and checked (here), the one error type, secrets kept out of messages, the
+// Helm values trees, and the names TSB fixes. The bottom layer: it imports nothing else of lib/.
+//
 // The config contract (design.md), parsed and checked as plain data. This file never registers a
 // resource; `loadConfig` in lib/config/loadConfig.ts is the only place that touches pulumi.Config.
 import { ConfigError, NAMESPACE } from "./errors";

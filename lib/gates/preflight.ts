@@ -1,3 +1,8 @@
+// lib/gates/ decides, before each irreversible step, whether it may run: the preflight (here), the
+// replication gate and the standbys' follow proof, the ready gate, the API verification, the front
+// envoy's address, the standby account and the Secrets TSB's operator makes. Each decision is a pure
+// function over what lib/clients/ read; the components in components/ wait on them.
+//
 // Failover preflight (seed "Perform a Failover", the checks before step 1): the new active must hold
 // the same IAM signing key as the old one, and its `tsb-iam-jwks` must exist.
 export interface KeyEvidence {

@@ -1,3 +1,6 @@
+// lib/oncall/ decides what on-call is told: `status` (here) and `readiness` verdicts, the facts they
+// share (siteFacts.ts) and their tables. It judges with the gates' own functions, never its own copy.
+//
 // `status` (issue 11): what is true now, compared with what the stack's last successful update made.
 // Pure: the gatherer (scripts/status.ts) records one snapshot per site, the floating name's answers
 // and the stack's `history`; this file decides what disagrees and renders the verdict and table.

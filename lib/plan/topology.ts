@@ -1,3 +1,7 @@
+// lib/plan/ decides what this update does: who is active, each site's role and values, the DNS
+// records, the failover's steps and their words, and the names of resources (after the site, never
+// the role). Pure; it builds on lib/config/ only.
+//
 // Pure planning: who is active, what each site gets, and which role changes are refused.
 // A Pulumi program does not see the config of its last run, so the program exports a small
 // `history` output and reads it back (a self stack reference) on the next run; the guards compare it
