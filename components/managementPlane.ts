@@ -1,5 +1,5 @@
 // One site of the set: namespace `tsb`, the copied secrets a standby needs and the `managementplane`
-// helm release. The gates of a promotion are components/promotionGates.ts.
+// helm release. The gates of a promotion are components/promotion.ts.
 // Every child is named after the site; a role change only changes inputs, never a name.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";

@@ -4,7 +4,7 @@
 // pkg/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer). run-policy-pack registers ts-node with
 // `typeCheck: true` and the compiler options of the pack's tsconfig.json, then requires the package's
 // `main` (@pulumi/pulumi 3.248.0 cmd/run-policy-pack/run.js). ts-node compiles every .ts file the pack
-// requires, also those outside the folder (policies.ts imports ../lib/resourceNames.ts), and resolves
+// requires, also those outside the folder (policies.ts imports ../lib/plan/resourceNames.ts), and resolves
 // their modules from their own location. The PolicyPack then serves the analyzer over gRPC on
 // 127.0.0.1 and prints its port (@pulumi/policy 1.21.0 server.js `serve`).
 //
