@@ -54,9 +54,12 @@ export function adoptionOverlay(cfg: Pick<SetConfig, "adoption">, adoption: Adop
   const ca = secrets?.ca;
   const importing = adoption?.importIds;
   const installed = secrets && adoption ? { installed: { values: secrets.values, adoptedSite: adoption.site } } : {};
-  const adopted: AdoptedRelease | undefined = adoption && {
-    release: adoption.release, namespace: adoption.namespace, verbatim: importing !== undefined,
-    ...(importing ? { importIds: { namespace: importing.namespace, release: importing.release } } : {}),
+  const adopted: { site: string; release: AdoptedRelease } | undefined = adoption && {
+    site: adoption.site,
+    release: {
+      release: adoption.release, namespace: adoption.namespace, verbatim: importing !== undefined,
+      ...(importing ? { importIds: { namespace: importing.namespace, release: importing.release } } : {}),
+    },
   };
   const oldCaPem = ca && !ca.keyPem ? ca.certPem : undefined;
   return {
@@ -66,7 +69,7 @@ export function adoptionOverlay(cfg: Pick<SetConfig, "adoption">, adoption: Adop
       ...(adoption && kept ? { kept: { [adoption.site]: kept } } : {}),
     },
     ...(secrets ? { keptAdminPassword: secrets.adminPassword } : {}),
-    release: (site) => ({ ...installed, ...(adopted && adoption?.site === site ? { adopted } : {}) }),
+    release: (site) => ({ ...installed, ...(adopted?.site === site ? { adopted: adopted.release } : {}) }),
     proveActiveServes: !importing,
     reportChangedValues: adoption?.preflight === true,
     ...(importing ? { keepLiveRecord: importing.floatingRecord } : {}),
