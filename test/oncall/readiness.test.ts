@@ -4,13 +4,14 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ACTIVE_ACCESS, TARGET_ACCESS, certificateCheck, failoverConfigProblem, formatReadiness, nodeRunsDynamicProviders, readinessExitCode, targetReadiness, versionAtLeast,
-  type AccessNeed, type TargetEvidence,
+  ACTIVE_ACCESS, TARGET_ACCESS, accessLabel, certificateCheck, failoverConfigProblem, formatReadiness, nodeRunsDynamicProviders, readinessExitCode, targetReadiness, versionAtLeast,
+  type AccessNeed, type Check, type TargetEvidence,
 } from "../../lib/oncall/readiness";
 import type { ReplicationProbe } from "../../lib/gates/replication";
 import { TestRootCa } from "../harness/certChain";
 import { FLOATING, FQDN, SECRET_KEYS, history, jwksData, rawConfig, signingKeyData } from "../harness/onCallFixtures";
 import { XCP_CENTRAL_DNS } from "../../lib/plan/certs";
+import { TSB_NAMESPACE } from "../../lib/config/names";
 
 const root = new TestRootCa();
 const otherRoot = new TestRootCa("someone else's root");
@@ -285,5 +286,157 @@ describe("readiness: decisions over recorded evidence", () => {
     assert.equal(versionAtLeast("3.99.9", "3.248.0"), false);
     assert.equal(versionAtLeast("4.0.0-alpha", "3.248.0"), true);
     assert.equal(versionAtLeast("dev", "3.248.0"), undefined);
+  });
+});
+
+/** The one check of that name (each name is unique within a target's checks). */
+function checkNamed(e: TargetEvidence, name: string): Check {
+  const found = targetReadiness(e).checks.filter((c) => c.name === name);
+  assert.equal(found.length, 1, `one check named ${name}, got ${found.length}`);
+  return found[0]!;
+}
+
+describe("readiness: what the on-call engineer reads in each check", () => {
+  it("checks come in the failover's order: target access, active access, replication, secrets, certificates, dns, tsb api, tooling", () => {
+    const r = targetReadiness(ready());
+    const areas = r.checks.map((c) => c.area).filter((a, i, all) => a !== all[i - 1]);
+    assert.deepEqual(areas, ["cluster access", "replication", "secrets", "certificates", "dns", "tsb api", "tooling"]);
+    const access = r.checks.filter((c) => c.area === "cluster access").map((c) => c.name);
+    assert.deepEqual(access, [
+      "target mp2 API", ...TARGET_ACCESS.map((n) => `mp2: ${accessLabel(n)}`),
+      "active mp1 API", ...ACTIVE_ACCESS.map((n) => `mp1: ${accessLabel(n)}`),
+    ]);
+    // a passing check gives nothing to do
+    assert.deepEqual(r.checks.filter((c) => c.fix !== undefined).map((c) => c.name), []);
+  });
+
+  it("the permissions asked on each site are the failover's calls there, in tsb", () => {
+    assert.deepEqual(TARGET_ACCESS.map(accessLabel), [
+      "patch deployments.apps", "get deployments.apps", "get secrets", "create secrets", "update secrets", "list secrets", "list pods", "create pods/exec",
+    ].map((l) => `${l} in ${TSB_NAMESPACE}`));
+    assert.deepEqual(ACTIVE_ACCESS.map(accessLabel), [
+      "patch deployments.apps", "get deployments.apps", "list statefulsets.apps", "patch statefulsets.apps", "get secrets", "list pods", "create pods/exec",
+    ].map((l) => `${l} in ${TSB_NAMESPACE}`));
+  });
+
+  it("cluster access: each denied permission fails alone, says what the failover needs it for and the can-i to run", () => {
+    for (const [side, site, needs] of [["target", "mp2", TARGET_ACCESS], ["active", "mp1", ACTIVE_ACCESS]] as const) {
+      for (const denied of needs) {
+        const e = ready();
+        e.access[side] = { reachable: true, reviews: needs.map((need) => ({ need, allowed: need !== denied })) };
+        const bad = targetReadiness(e).checks.filter((c) => c.status !== "pass");
+        assert.deepEqual(bad.map((c) => [c.area, c.name, c.status]), [["cluster access", `${site}: ${accessLabel(denied)}`, "fail"]]);
+        assert.ok(denied.why.length > 0 && bad[0]!.reason.includes(denied.why), `${bad[0]!.reason} says why`);
+        const resource = denied.subresource ? `${denied.resource}/${denied.subresource}` : denied.resource;
+        assert.match(bad[0]!.fix!, new RegExp(`kubectl --context <ctx> auth can-i ${denied.verb} ${resource} -n ${TSB_NAMESPACE} `));
+      }
+    }
+    const pass = checkNamed(ready(), `mp2: ${accessLabel(TARGET_ACCESS[7]!)}`);
+    assert.ok(pass.reason.includes(TARGET_ACCESS[7]!.why), pass.reason);
+  });
+
+  it("cluster access: reviews recorded as JSON (copies of the needs) are matched by permission", () => {
+    const e = ready();
+    e.access.target = JSON.parse(JSON.stringify(e.access.target)) as TargetEvidence["access"]["target"];
+    const denied = JSON.parse(JSON.stringify({ reachable: true, reviews: ACTIVE_ACCESS.map((need) => ({ need, allowed: need.resource !== "statefulsets" })) })) as TargetEvidence["access"]["active"];
+    e.access.active = denied;
+    onlyProblems(e, "fail", /^mp1: list statefulsets\.apps in tsb$/, /^mp1: patch statefulsets\.apps in tsb$/);
+  });
+
+  it("cluster access: a permission not asked, or answered without a verdict, could not be checked; the fix is the review right", () => {
+    let e = ready();
+    e.access.target = { reachable: true, reviews: TARGET_ACCESS.filter((n) => n.resource !== "pods").map((need) => ({ need, allowed: true })) };
+    onlyProblems(e, "could-not-check", /^mp2: list pods in tsb$/, /^mp2: create pods\/exec in tsb$/);
+    const notAsked = checkNamed(e, "mp2: list pods in tsb");
+    assert.match(notAsked.reason, /not asked/);
+    assert.match(notAsked.fix!, /selfsubjectaccessreviews/);
+
+    e = ready();
+    e.access.active = { reachable: true, reviews: ACTIVE_ACCESS.map((need, i) => (i === 1 ? { need } : { need, allowed: true })) };
+    onlyProblems(e, "could-not-check", /^mp1: get deployments\.apps in tsb$/);
+    e.access.active = { reachable: true, reviews: ACTIVE_ACCESS.map((need, i) => (i === 1 ? { need, error: "403 selfsubjectaccessreviews forbidden" } : { need, allowed: true })) };
+    assert.match(checkNamed(e, "mp1: get deployments.apps in tsb").reason, /403 selfsubjectaccessreviews forbidden/);
+  });
+
+  it("cluster access: an unreachable active fails once, names its config keys, and asks nothing more of it", () => {
+    const e = ready();
+    e.access.active = { reachable: false, error: "Unauthorized: token expired" };
+    onlyProblems(e, "fail", /^active mp1 API$/);
+    const c = checkNamed(e, "active mp1 API");
+    assert.match(c.reason, /mp1 did not answer: Unauthorized: token expired/);
+    assert.match(c.fix!, /sites\.mp1\.context.*kubeconfigs\.mp1/);
+    assert.equal(targetReadiness(e).checks.filter((x) => x.name.startsWith("mp1: ")).length, 0);
+    assert.match(checkNamed(ready(), "active mp1 API").reason, /mp1 answered/);
+  });
+
+  it("replication: a probe not run or failed, an active not probed: could not check, saying which", () => {
+    let e = ready();
+    delete e.replication.target;
+    onlyProblems(e, "could-not-check", /^mp2 streams from mp1$/);
+    const notRun = checkNamed(e, "mp2 streams from mp1");
+    assert.match(notRun.reason, /^probe of mp2 failed: not run$/);
+    assert.match(notRun.fix!, /docs\/replication\.md, "Checking the probe's guesses"/);
+    e.replication.target = { error: "no ready Postgres pod" };
+    assert.match(checkNamed(e, "mp2 streams from mp1").reason, /^probe of mp2 failed: no ready Postgres pod$/);
+
+    e = ready();
+    e.replication.active = { error: "exec denied" };
+    assert.match(checkNamed(e, "mp2 holds mp1's WAL").reason, /^the active mp1 could not be probed: exec denied$/);
+    delete e.replication.active;
+    onlyProblems(e, "could-not-check", /holds mp1's WAL/);
+    assert.equal(checkNamed(e, "mp2 holds mp1's WAL").reason, "the active mp1 could not be probed");
+  });
+
+  it("replication: each failure points at its runbook section", () => {
+    let e = ready();
+    e.replication.target = { ...standby(3), walReceiverStatus: "waiting" };
+    assert.match(checkNamed(e, "mp2 streams from mp1").fix!, /"Standby did not catch up"/);
+    assert.match(checkNamed(e, "mp2 holds mp1's WAL").reason, /it does not stream, so the gate's wait would time out$/);
+    assert.match(checkNamed(e, "last contact within the gate's limit (300 s)").fix!, /"Lost site: last contact too old"/);
+    // a target that is already a primary: the gate refuses to count it as holding the active's WAL
+    e = ready();
+    e.replication.target = { role: "primary", currentLsn: "0/5000100", timeline: 2, now: NOW.toISOString() };
+    onlyProblems(e, "fail", /streams from mp1/, /holds mp1's WAL/, /gate's limit/);
+    const holds = checkNamed(e, "mp2 holds mp1's WAL");
+    assert.match(holds.reason, /already a primary/);
+    assert.match(holds.fix!, /"Refusals: meaning and fix"/);
+  });
+
+  it("replication: last contact exactly at the gate's limit passes; one second over fails", () => {
+    const e = ready();
+    e.replication.target = standby(300);
+    assert.equal(checkNamed(e, "last contact within the gate's limit (300 s)").status, "pass");
+    e.replication.maxLostContactSeconds = 299;
+    const over = checkNamed(e, "last contact within the gate's limit (299 s)");
+    assert.equal(over.status, "fail");
+    assert.match(over.reason, /300 s ago/);
+  });
+
+  it("replication: a standby that could not be probed leaves 'no other standby ahead' unchecked; one ahead fails even so", () => {
+    let e = ready();
+    e.replication.others = { mp3: standby(1, "0/4000000"), mp4: { error: "mp4 unreachable" } };
+    onlyProblems(e, "could-not-check", /^no other standby ahead$/);
+    assert.match(checkNamed(e, "no other standby ahead").reason, /; not probed: mp4 \(mp4 unreachable\)$/);
+
+    e = ready();
+    e.replication.others = { mp3: standby(1, "0/6000000"), mp4: { error: "mp4 unreachable" } };
+    onlyProblems(e, "fail", /^no other standby ahead$/);
+    assert.match(checkNamed(e, "no other standby ahead").reason, /promote mp3 instead/);
+
+    e = ready();
+    e.replication.others = { mp3: standby(1, "0/4000000") };
+    assert.equal(checkNamed(e, "no other standby ahead").status, "pass");
+  });
+
+  it("replication: pg_waldump is checked only when reported, and its absence says the gate would refuse", () => {
+    assert.equal(targetReadiness(ready()).checks.filter((c) => /pg_waldump/.test(c.name)).length, 0);
+    let e = ready();
+    e.replication.walTools = { ok: false, detail: "no pg_waldump on PATH in tsb/tsb-postgres-1-0 (exit 127)" };
+    const missing = checkNamed(e, "pg_waldump in mp2's Postgres container");
+    assert.match(missing.reason, /^no pg_waldump on PATH in tsb\/tsb-postgres-1-0 \(exit 127\): .*would refuse$/);
+    assert.match(missing.fix!, /"Checking the probe's guesses"/);
+    e = ready();
+    e.replication.walTools = { ok: true, detail: "pg_waldump (PostgreSQL) 15.18" };
+    assert.deepEqual([checkNamed(e, "pg_waldump in mp2's Postgres container").status, checkNamed(e, "pg_waldump in mp2's Postgres container").reason], ["pass", "pg_waldump (PostgreSQL) 15.18"]);
   });
 });
