@@ -3,6 +3,7 @@
 // the on-call engineer read.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import {
   ACTIVE_ACCESS, TARGET_ACCESS, accessLabel, certificateCheck, failoverConfigProblem, formatReadiness, nodeRunsDynamicProviders, readinessExitCode, targetReadiness, versionAtLeast,
   type AccessNeed, type Check, type TargetEvidence,
@@ -290,6 +291,8 @@ describe("readiness: decisions over recorded evidence", () => {
 });
 
 /** The one check of that name (each name is unique within a target's checks). */
+const pick = (c: Check): [string, string] => [c.status, c.reason];
+
 function checkNamed(e: TargetEvidence, name: string): Check {
   const found = targetReadiness(e).checks.filter((c) => c.name === name);
   assert.equal(found.length, 1, `one check named ${name}, got ${found.length}`);
@@ -438,5 +441,89 @@ describe("readiness: what the on-call engineer reads in each check", () => {
     e = ready();
     e.replication.walTools = { ok: true, detail: "pg_waldump (PostgreSQL) 15.18" };
     assert.deepEqual([checkNamed(e, "pg_waldump in mp2's Postgres container").status, checkNamed(e, "pg_waldump in mp2's Postgres container").reason], ["pass", "pg_waldump (PostgreSQL) 15.18"]);
+  });
+
+  it("secrets: unreadable secrets could not be checked; a missing JWKS or standby account names what to do", () => {
+    let e = ready();
+    e.secrets = { error: "mp2 unreachable" };
+    onlyProblems(e, "could-not-check", /^iam-signing-key kid equals the active's$/);
+    assert.equal(checkNamed(e, "iam-signing-key kid equals the active's").reason, "mp2 unreachable");
+
+    e = ready();
+    delete e.secrets.targetJwks;
+    onlyProblems(e, "fail", /iam-signing-key kid equals the active's \(failover preflight\)/);
+    assert.match(checkNamed(e, "iam-signing-key kid equals the active's (failover preflight)").fix!, /docs\/failover\.md, "Preflight failed"/);
+    assert.match(checkNamed(ready(), "iam-signing-key kid equals the active's (failover preflight)").reason, /same kid on mp2 and mp1/);
+
+    e = ready();
+    e.secrets.standbySaExists = false;
+    const sa = checkNamed(e, "tsb-standby-sa exists");
+    assert.match(sa.reason, new RegExp(`no Secret tsb-standby-sa in ${TSB_NAMESPACE} on mp2`));
+    assert.match(sa.fix!, /tsb-ha:standbyServiceAccountJwk/);
+    delete e.secrets.standbySaExists;
+    onlyProblems(e, "could-not-check", /^tsb-standby-sa exists$/);
+    assert.match(checkNamed(ready(), "tsb-standby-sa exists").reason, new RegExp(`in ${TSB_NAMESPACE} on mp2`));
+  });
+
+  it("certificates: expiry and start of validity at their exact boundary", () => {
+    const leaf = new X509Certificate(goodTsb);
+    const at = (ms: number) => certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: goodTsb }, root.caPem, 30, new Date(ms));
+    const thirtyDaysBefore = Date.parse(leaf.validTo) - 30 * 86_400_000;
+    const edge = at(thirtyDaysBefore);
+    assert.equal(edge.status, "fail", "exactly minValidDays left is not more than minValidDays");
+    assert.match(edge.reason, new RegExp(`expires ${leaf.validTo} \\(30 days left, want > 30\\)`));
+    assert.match(edge.fix!, /run pulumi up/);
+    const justMore = at(thirtyDaysBefore - 1000);
+    assert.equal(justMore.status, "pass", justMore.reason);
+    assert.match(justMore.reason, /, 30 days left$/);
+    assert.match(at(thirtyDaysBefore - 10.5 * 86_400_000).reason, /, 40 days left$/);
+
+    const from = Date.parse(leaf.validFrom);
+    assert.equal(at(from).status, "pass");
+    const early = at(from - 1000);
+    assert.equal(early.status, "fail");
+    assert.match(early.reason, new RegExp(`not valid before ${leaf.validFrom}`));
+    assert.match(early.name, /valid > 30 days$/);
+  });
+
+  it("certificates: a leaf whose signature does not verify against the root fails, naming the issuer on one line", () => {
+    const der = new X509Certificate(goodTsb).raw;
+    der[der.length - 1] ^= 0x01; // the last byte of the signature
+    const tampered = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
+    const c = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: tampered }, root.caPem, 30, NOW);
+    assert.equal(c.status, "fail");
+    assert.match(c.reason, /^tsb-certs on mp2: not signed by the set's root CA/);
+
+    const twoPart = new TestRootCa("Other/O=Acme");
+    try {
+      const foreign = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: twoPart.leaf([FQDN.mp2, FLOATING], 365).certPem }, root.caPem, 30, NOW);
+      assert.match(foreign.reason, /\(issuer: CN=Other, O=Acme\)/);
+    } finally {
+      twoPart.dispose();
+    }
+  });
+
+  it("certificates: every problem of a leaf in one reason; names compared as DNS compares them", () => {
+    const pem = otherRoot.leaf([FQDN.mp2], 10).certPem;
+    const bad = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem }, root.caPem, 30, new Date(Date.parse(new X509Certificate(pem).validFrom)));
+    assert.match(bad.reason, new RegExp(`^tsb-certs on mp2: not signed by the set's root CA .*; lacks DNS names ${FLOATING.replace(/\./g, "\\.")} \\(has ${FQDN.mp2.replace(/\./g, "\\.")}\\); expires `));
+    const upper = root.leaf([FQDN.mp2.toUpperCase(), `${FLOATING.toUpperCase()}`], 365).certPem;
+    const c = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: upper }, root.caPem, 30, new Date());
+    assert.equal(c.status, "pass", c.reason);
+    assert.match(c.reason, new RegExp(`^signed by the root CA, names ${FQDN.mp2.replace(/\./g, "\\.")}, ${FLOATING.replace(/\./g, "\\.")}, `));
+    assert.equal(certificateCheck("mp2", FQDN.mp2.toUpperCase(), FLOATING, { secret: "tsb-certs", pem: goodTsb }, root.caPem, 30, NOW).status, "pass");
+  });
+
+  it("certificates: unreadable, missing, unparsable, or no root to compare with", () => {
+    const withRoot = (rootPem: string | undefined) => (ev: { secret: string; pem?: string; error?: string }) => certificateCheck("mp2", FQDN.mp2, FLOATING, ev, rootPem, 30, NOW);
+    const check = withRoot(root.caPem);
+    assert.deepEqual(pick(check({ secret: "tsb-certs", error: "403 get secrets" })), ["could-not-check", "403 get secrets"]);
+    const missing = check({ secret: "xcp-central-cert" });
+    assert.deepEqual(pick(missing), ["fail", "Secret xcp-central-cert (tls.crt) missing on mp2"]);
+    assert.match(missing.fix!, /run pulumi up/);
+    assert.deepEqual(pick(withRoot(undefined)({ secret: "tsb-certs", pem: goodTsb })), ["could-not-check", "the stack output rootCaCertPem is missing"]);
+    assert.match(check({ secret: "tsb-certs", pem: "garbage" }).reason, /^tsb-certs: not a PEM certificate \(/);
+    assert.match(withRoot("garbage")({ secret: "tsb-certs", pem: goodTsb }).reason, /^tsb-certs: not a PEM certificate/);
+    assert.equal(check({ secret: "tsb-certs", pem: goodTsb }).name, `tsb-certs chains to the root CA, carries ${FLOATING}, valid > 30 days`);
   });
 });
