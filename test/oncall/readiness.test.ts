@@ -287,6 +287,13 @@ describe("readiness: decisions over recorded evidence", () => {
     assert.equal(versionAtLeast("3.99.9", "3.248.0"), false);
     assert.equal(versionAtLeast("4.0.0-alpha", "3.248.0"), true);
     assert.equal(versionAtLeast("dev", "3.248.0"), undefined);
+    // patch and minor compare as numbers; the CLI's own output (v, newline) parses; an unparsable minimum is unknown
+    assert.equal(versionAtLeast("3.248.10", "3.248.2"), true);
+    assert.equal(versionAtLeast("3.248.1", "3.248.2"), false);
+    assert.equal(versionAtLeast("3.249.0", "3.248.99"), true);
+    assert.equal(versionAtLeast("2.999.999", "3.0.0"), false);
+    assert.equal(versionAtLeast(" v3.250.0\n", "3.248.0"), true);
+    assert.equal(versionAtLeast("3.250.0", "latest"), undefined);
   });
 });
 
@@ -488,7 +495,7 @@ describe("readiness: what the on-call engineer reads in each check", () => {
 
   it("certificates: a leaf whose signature does not verify against the root fails, naming the issuer on one line", () => {
     const der = new X509Certificate(goodTsb).raw;
-    der[der.length - 1] ^= 0x01; // the last byte of the signature
+    der.writeUInt8(der.readUInt8(der.length - 1) ^ 0x01, der.length - 1); // the last byte of the signature
     const tampered = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
     const c = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: tampered }, root.caPem, 30, NOW);
     assert.equal(c.status, "fail");
@@ -525,5 +532,150 @@ describe("readiness: what the on-call engineer reads in each check", () => {
     assert.match(check({ secret: "tsb-certs", pem: "garbage" }).reason, /^tsb-certs: not a PEM certificate \(/);
     assert.match(withRoot("garbage")({ secret: "tsb-certs", pem: goodTsb }).reason, /^tsb-certs: not a PEM certificate/);
     assert.equal(check({ secret: "tsb-certs", pem: goodTsb }).name, `tsb-certs chains to the root CA, carries ${FLOATING}, valid > 30 days`);
+  });
+
+  it("dns: what the credentials could not do, and where the record points", () => {
+    let e = ready();
+    e.dns = { status: "error", reason: "Cloudflare answered 500" };
+    onlyProblems(e, "could-not-check", /credentials read the zone/, /record points at the active/, /TTL is 60/);
+    assert.deepEqual(targetReadiness(e).checks.filter((c) => c.area === "dns").map((c) => [c.reason, c.fix]), Array(3).fill(["Cloudflare answered 500", undefined]));
+    e.dns = { status: "no-credentials", reason: "no Cloudflare token" };
+    assert.match(checkNamed(e, "TTL is 60").fix!, /DNS provider's credentials/);
+
+    e = ready();
+    e.dns = { status: "read", zoneReadable: true };
+    onlyProblems(e, "fail", /^credentials read the zone and the record$/);
+    const noRecord = checkNamed(e, "credentials read the zone and the record");
+    assert.equal(noRecord.reason, `the zone has no record ${FLOATING}`);
+    assert.match(noRecord.fix!, /grant the token read/);
+    assert.equal(targetReadiness(e).checks.filter((c) => c.area === "dns").length, 1);
+    e.dns = { status: "read", zoneReadable: false };
+    assert.equal(checkNamed(e, "credentials read the zone and the record").reason, "the credentials cannot read the zone");
+    assert.equal(checkNamed(ready(), "credentials read the zone and the record").reason, `read ${FLOATING}: CNAME ${FQDN.mp1}`);
+  });
+
+  it("dns: the edit right is checked when the provider reports it", () => {
+    const record = { type: "CNAME", value: FQDN.mp1, ttl: 60 };
+    assert.equal(targetReadiness(ready()).checks.filter((c) => c.name === "credentials may edit the record").length, 0);
+    const e = ready();
+    e.dns = { status: "read", zoneReadable: true, record, canEdit: false, editCheck: "token lacks Zone.DNS:Edit" };
+    onlyProblems(e, "fail", /^credentials may edit the record$/);
+    assert.equal(checkNamed(e, "credentials may edit the record").reason, "token lacks Zone.DNS:Edit");
+    assert.match(checkNamed(e, "credentials may edit the record").fix!, /DNS edit/);
+    e.dns = { status: "read", zoneReadable: true, record, canEdit: false };
+    assert.equal(checkNamed(e, "credentials may edit the record").reason, "no edit right");
+    e.dns = { status: "read", zoneReadable: true, record, canEdit: true };
+    assert.deepEqual(pick(checkNamed(e, "credentials may edit the record")), ["pass", "edit right reported"]);
+    e.dns = { status: "read", zoneReadable: true, record, canEdit: true, editCheck: "token has Zone.DNS:Edit" };
+    assert.equal(checkNamed(e, "credentials may edit the record").reason, "token has Zone.DNS:Edit");
+  });
+
+  it("dns: only a CNAME to the active counts (type in any case); the TTL must equal the configured one exactly", () => {
+    let e = ready();
+    e.dns = { status: "read", zoneReadable: true, record: { type: "cname", value: FQDN.mp1.toUpperCase(), ttl: 60 } };
+    assert.equal(targetReadiness(e).ready, true);
+    e.dns = { status: "read", zoneReadable: true, record: { type: "A", value: FQDN.mp1, ttl: 60 } };
+    onlyProblems(e, "fail", /record points at the active/);
+    const a = checkNamed(e, `record points at the active (${FQDN.mp1})`);
+    assert.equal(a.reason, `${FLOATING} is A ${FQDN.mp1}, not a CNAME to ${FQDN.mp1}`);
+    assert.match(a.fix!, /run status/);
+
+    e = ready();
+    e.dns = { status: "read", zoneReadable: true, record: { type: "CNAME", value: FQDN.mp1, ttl: 59 } };
+    onlyProblems(e, "fail", /^TTL is 60$/);
+    assert.match(checkNamed(e, "TTL is 60").reason, /^TTL 59, config says 60: the failover waits 60 s/);
+    assert.match(checkNamed(e, "TTL is 60").fix!, /tsb-ha:dns\.ttl/);
+  });
+
+  it("tsb api: an answer that could not be had is could-not-check, naming the active", () => {
+    const e = ready();
+    e.api = { ok: false, message: "site mp1: no admin credentials", couldNotCheck: true };
+    onlyProblems(e, "could-not-check", /^the active mp1 serves the organisation$/);
+    assert.equal(checkNamed(e, "the active mp1 serves the organisation").reason, "site mp1: no admin credentials");
+    assert.equal(checkNamed(ready(), "the active mp1 serves the organisation").reason, "site mp1: TSB API serves organization tetrate");
+  });
+
+  it("tooling: the Pulumi CLI exactly at the minimum passes; unknown or unparsable could not be checked; older says why and how to upgrade", () => {
+    const cli = (v: string | undefined) => {
+      const e = ready();
+      e.tooling.pulumiVersion = v;
+      return checkNamed(e, "Pulumi CLI >= 3.248.0");
+    };
+    assert.deepEqual(pick(cli("3.248.0")), ["pass", "pulumi 3.248.0"]);
+    assert.equal(cli("v3.247.9").status, "fail");
+    assert.match(cli("v3.247.9").reason, /^pulumi v3\.247\.9 is older than 3\.248\.0: .*replacementTrigger/);
+    assert.match(cli("v3.247.9").fix!, /get\.pulumi\.com/);
+    assert.deepEqual(pick(cli(undefined)), ["could-not-check", "version unknown (no Pulumi CLI found?)"]);
+    assert.match(cli(undefined).fix!, /install the Pulumi CLI/);
+    assert.deepEqual(pick(cli("dev")), ["could-not-check", "version dev (no Pulumi CLI found?)"]);
+  });
+
+  it("tooling: a locked stack says how to clear it; an unknown lock state where to look", () => {
+    const e = ready();
+    e.tooling.updateInProgress = true;
+    assert.match(checkNamed(e, "stack not locked").fix!, /pulumi cancel/);
+    delete e.tooling.updateInProgress;
+    assert.match(checkNamed(e, "stack not locked").fix!, /\.pulumi\/locks\//);
+    assert.deepEqual(pick(checkNamed(ready(), "stack not locked")), ["pass", "no update in progress"]);
+  });
+
+  it("tooling: the failover's config is checked only when the stack's config was read", () => {
+    let e = ready();
+    e.tooling.stackError = "pulumi config: stack tsb-ha/prod not found";
+    onlyProblems(e, "could-not-check", /^config of a failover to mp2 validates$/);
+    assert.equal(checkNamed(e, "config of a failover to mp2 validates").reason, "pulumi config: stack tsb-ha/prod not found");
+    e = ready();
+    delete e.tooling.rawConfig;
+    onlyProblems(e, "could-not-check", /^config of a failover to mp2 validates$/);
+    assert.equal(checkNamed(e, "config of a failover to mp2 validates").reason, "no config read");
+    assert.match(checkNamed(ready(), "config of a failover to mp2 validates").reason, /activeSite mp2 with mp1 fenced/);
+  });
+
+  it("tooling: the stack's secret keys count (a third site stays a standby and needs its JWK)", () => {
+    const e = ready();
+    e.tooling.rawConfig = rawConfig("mp1", { mp1: { context: "mp1" }, mp2: { context: "mp2" }, mp3: { context: "mp3" } });
+    e.tooling.history = history("mp1", { mp1: "active", mp2: "standby", mp3: "standby" });
+    assert.equal(targetReadiness(e).ready, true, targetReadiness(e).verdict);
+    delete e.tooling.secretKeys;
+    onlyProblems(e, "fail", /^config of a failover to mp2 validates$/);
+    const c = checkNamed(e, "config of a failover to mp2 validates");
+    assert.match(c.reason, /standbyServiceAccountJwk/);
+    assert.match(c.fix!, /names the key/);
+  });
+
+  it("a failover's config: sites that are not JSON are named; the old active's state becomes fenced; no sites names activeSite", () => {
+    const keys = new Set(SECRET_KEYS);
+    const raw = rawConfig("mp1", { mp1: { context: "mp1" }, mp2: { context: "mp2" } });
+    assert.equal(failoverConfigProblem({ ...raw, sites: "{mp1" }, keys, undefined, "mp1", "mp2"), "tsb-ha:sites is not JSON");
+    // today's state of the active (here one parseConfig refuses) is what the failover replaces
+    assert.equal(failoverConfigProblem(rawConfig("mp1", { mp1: { context: "mp1", state: "bogus" }, mp2: { context: "mp2" } }), keys, undefined, "mp1", "mp2"), undefined);
+    const noSites = { ...raw };
+    delete noSites["sites"];
+    assert.match(failoverConfigProblem(noSites, keys, undefined, "mp1", "mp2") ?? "", /^tsb-ha:activeSite = "mp2" is not one of the sites/);
+  });
+
+  it("the verdict counts the problems and names them in the checks' order, marking what could not be checked", () => {
+    const e = ready();
+    delete e.tooling.updateInProgress;
+    e.secrets.standbySaExists = false;
+    const r = targetReadiness(e);
+    assert.deepEqual([r.target, r.ready, r.problems], ["mp2", false, 2]);
+    assert.equal(r.verdict, "mp2: NOT READY (2): tsb-standby-sa exists; could not check stack not locked");
+    assert.equal(targetReadiness(ready()).problems, 0);
+  });
+
+  it("the report: one verdict line per target first, then a table whose rows carry the result and the fix", () => {
+    const failing = ready();
+    failing.secrets.standbySaExists = false;
+    const unknown = ready();
+    unknown.target = "mp3";
+    delete unknown.tooling.updateInProgress;
+    const [a, b] = [targetReadiness(failing), targetReadiness(unknown)];
+    const lines = formatReadiness([a, b]).split("\n");
+    assert.deepEqual(lines.slice(0, 3), [a.verdict, b.verdict, ""]);
+    assert.match(lines[3]!, /^target\s+area\s+check\s+result\s+reason\s+fix$/);
+    assert.match(lines.find((l) => l.startsWith("mp2 ") && l.includes("tsb-standby-sa exists"))!, /^mp2\s+secrets\s+tsb-standby-sa exists\s+FAIL\s+no Secret .*tsb-ha:standbyServiceAccountJwk/);
+    assert.match(lines.find((l) => l.startsWith("mp3 ") && l.includes("stack not locked"))!, /COULD-NOT-CHECK .*\.pulumi\/locks/);
+    assert.equal(lines.length, 5 + a.checks.length + b.checks.length);
   });
 });
