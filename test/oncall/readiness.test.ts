@@ -412,6 +412,13 @@ describe("readiness: what the on-call engineer reads in each check", () => {
     assert.match(holds.fix!, /"Refusals: meaning and fix"/);
   });
 
+  it("replication: a standby that stopped streaming but already holds the active's position passes the WAL check", () => {
+    const e = ready();
+    e.replication.target = { ...standby(3, "0/5000100"), walReceiverStatus: "waiting" };
+    onlyProblems(e, "fail", /streams from mp1/, /gate's limit/);
+    assert.match(checkNamed(e, "mp2 holds mp1's WAL").reason, /^mp2 holds WAL up to 0\/5000100, at or past mp1's position 0\/5000100/);
+  });
+
   it("replication: last contact exactly at the gate's limit passes; one second over fails", () => {
     const e = ready();
     e.replication.target = standby(300);
@@ -493,7 +500,7 @@ describe("readiness: what the on-call engineer reads in each check", () => {
     assert.match(early.name, /valid > 30 days$/);
   });
 
-  it("certificates: a leaf whose signature does not verify against the root fails, naming the issuer on one line", () => {
+  it("certificates: a leaf whose signature does not verify against the root fails; a good one says what it checked", () => {
     const der = new X509Certificate(goodTsb).raw;
     der.writeUInt8(der.readUInt8(der.length - 1) ^ 0x01, der.length - 1); // the last byte of the signature
     const tampered = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
@@ -501,24 +508,21 @@ describe("readiness: what the on-call engineer reads in each check", () => {
     assert.equal(c.status, "fail");
     assert.match(c.reason, /^tsb-certs on mp2: not signed by the set's root CA/);
 
+    assert.match(certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: goodTsb }, root.caPem, 30, NOW).reason,
+      new RegExp(`^signed by the root CA, names ${FQDN.mp2.replace(/\./g, "\\.")}, ${FLOATING.replace(/\./g, "\\.")}, `));
+    // DNS names compare case-insensitively, on the config's side too
+    assert.equal(certificateCheck("mp2", FQDN.mp2.toUpperCase(), FLOATING, { secret: "tsb-certs", pem: goodTsb }, root.caPem, 30, NOW).status, "pass");
+  });
+
+  it("certificates: every problem of a leaf in one reason, the issuer on one line, its names as DNS compares them", () => {
     const twoPart = new TestRootCa("Other/O=Acme");
     try {
-      const foreign = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: twoPart.leaf([FQDN.mp2, FLOATING], 365).certPem }, root.caPem, 30, NOW);
-      assert.match(foreign.reason, /\(issuer: CN=Other, O=Acme\)/);
+      const pem = twoPart.leaf([FQDN.mp2.toUpperCase()], 10).certPem;
+      const bad = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem }, root.caPem, 30, new Date(Date.parse(new X509Certificate(pem).validFrom)));
+      assert.match(bad.reason, new RegExp(`^tsb-certs on mp2: not signed by the set's root CA \\(issuer: CN=Other, O=Acme\\); lacks DNS names ${FLOATING.replace(/\./g, "\\.")} \\(has ${FQDN.mp2.replace(/\./g, "\\.")}\\); expires `));
     } finally {
       twoPart.dispose();
     }
-  });
-
-  it("certificates: every problem of a leaf in one reason; names compared as DNS compares them", () => {
-    const pem = otherRoot.leaf([FQDN.mp2], 10).certPem;
-    const bad = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem }, root.caPem, 30, new Date(Date.parse(new X509Certificate(pem).validFrom)));
-    assert.match(bad.reason, new RegExp(`^tsb-certs on mp2: not signed by the set's root CA .*; lacks DNS names ${FLOATING.replace(/\./g, "\\.")} \\(has ${FQDN.mp2.replace(/\./g, "\\.")}\\); expires `));
-    const upper = root.leaf([FQDN.mp2.toUpperCase(), `${FLOATING.toUpperCase()}`], 365).certPem;
-    const c = certificateCheck("mp2", FQDN.mp2, FLOATING, { secret: "tsb-certs", pem: upper }, root.caPem, 30, new Date());
-    assert.equal(c.status, "pass", c.reason);
-    assert.match(c.reason, new RegExp(`^signed by the root CA, names ${FQDN.mp2.replace(/\./g, "\\.")}, ${FLOATING.replace(/\./g, "\\.")}, `));
-    assert.equal(certificateCheck("mp2", FQDN.mp2.toUpperCase(), FLOATING, { secret: "tsb-certs", pem: goodTsb }, root.caPem, 30, NOW).status, "pass");
   });
 
   it("certificates: unreadable, missing, unparsable, or no root to compare with", () => {
