@@ -647,12 +647,14 @@ describe("readiness: what the on-call engineer reads in each check", () => {
     assert.match(c.fix!, /names the key/);
   });
 
-  it("a failover's config: sites that are not JSON are named; the old active's state becomes fenced; no sites names activeSite", () => {
+  it("a failover's config: sites that are not JSON are named; the old active is fenced with its settings kept; no sites names activeSite", () => {
     const keys = new Set(SECRET_KEYS);
     const raw = rawConfig("mp1", { mp1: { context: "mp1" }, mp2: { context: "mp2" } });
     assert.equal(failoverConfigProblem({ ...raw, sites: "{mp1" }, keys, undefined, "mp1", "mp2"), "tsb-ha:sites is not JSON");
     // today's state of the active (here one parseConfig refuses) is what the failover replaces
     assert.equal(failoverConfigProblem(rawConfig("mp1", { mp1: { context: "mp1", state: "bogus" }, mp2: { context: "mp2" } }), keys, undefined, "mp1", "mp2"), undefined);
+    // the old active keeps its other settings, and they are still validated
+    assert.match(failoverConfigProblem(rawConfig("mp1", { mp1: { context: "" }, mp2: { context: "mp2" } }), keys, undefined, "mp1", "mp2") ?? "", /^tsb-ha:sites\.mp1\.context = "" is empty/);
     const noSites = { ...raw };
     delete noSites["sites"];
     assert.match(failoverConfigProblem(noSites, keys, undefined, "mp1", "mp2") ?? "", /^tsb-ha:activeSite = "mp2" is not one of the sites/);
