@@ -152,7 +152,7 @@ export interface TargetReadiness {
   checks: Check[];
 }
 
-const isError = (v: unknown): v is { error: string } => typeof v === "object" && v !== null && "error" in v;
+const isError = (v: ReplicationProbe | { error: string }): v is { error: string } => "error" in v;
 
 function accessChecks(label: string, site: string, ev: SiteAccessEvidence, needs: readonly AccessNeed[]): Check[] {
   if (!ev.reachable) {
