@@ -91,7 +91,7 @@ const TMP = escape(tmpdir());
 let randomPattern: { size: number; re: RegExp } | undefined;
 const anyRandom = (): RegExp => {
   if (randomPattern?.size !== randoms.size) {
-    randomPattern = { size: randoms.size, re: new RegExp([...randoms.keys()].sort((a, b) => b.length - a.length).map(escape).join("|"), "g") };
+    randomPattern = { size: randoms.size, re: new RegExp(`(['"]?)(${[...randoms.keys()].sort((a, b) => b.length - a.length).map(escape).join("|")})\\1`, "g") };
   }
   return randomPattern.re;
 };
@@ -119,7 +119,9 @@ const OPENSSL_TIMES = new Set(["validityStartTime", "validityEndTime"]);
  * - PEM blocks, also indented in YAML: openssl makes new keys, serials and validity dates each run
  *   (test/harness/opensslTls.ts, certChain.ts, adoptedCluster.ts);
  * - the validity times in a real certificate's state (previousStates of a chain of updates): one label;
- * - values recorded with randomValue(): test-made passwords, JWKs and tokens, UIDs of the stand-in API;
+ * - values recorded with randomValue(): test-made passwords, JWK numbers and tokens, UIDs of the
+ *   stand-in API; with the quotes YAML puts around some of them only (js-yaml quotes a value that
+ *   would otherwise read as another type);
  * - base64 that decodes to text holding one of these (Secret data, kubeconfig CA data): "<base64 of: ...>";
  * - loopback ports of the stand-in servers (listen(0)) and mkdtemp paths under the temp directory;
  * - progress lines (components/progress.ts): the seconds since the program started.
@@ -142,7 +144,7 @@ class Labels {
 
   of(s: string): string {
     let out = s.replace(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g, (pem, kind: string) => this.label(`PEM ${kind}`, pem.replace(/\s+/g, "")));
-    if (randoms.size > 0) out = out.replace(anyRandom(), (v) => this.label(randoms.get(v)!, v));
+    if (randoms.size > 0) out = out.replace(anyRandom(), (_m, _quote, v: string) => this.label(randoms.get(v)!, v));
     out = out.replace(/[A-Za-z0-9+/]{16,}={0,2}/g, (run) => {
       const text = Buffer.from(run, "base64").toString("utf8");
       if (Buffer.from(text).toString("base64") !== run || !/^[\t\n\r\x20-\x7e]*$/.test(text)) return run;
