@@ -20,6 +20,7 @@ import * as yaml from "js-yaml";
 import type { Values } from "../../lib/config/helmValues";
 import { OPERATOR_DEPLOYMENT, SIGNING_KEY_SECRET } from "../../lib/config/names";
 import type { FakeKubeApi, Kind } from "./fakeKubeApi";
+import { randomValue } from "./registrationDump";
 
 export interface AdoptedClusterOptions {
   /** Helm release name (default "tsb-managementplane", as tsb-helm-install-demos). */
@@ -201,7 +202,7 @@ export function seedAdoptedCluster(api: FakeKubeApi, opts: AdoptedClusterOptions
 
   const { ca, tsbLeaf, xcpLeaf } = livePki(floatingFqdn, opts.certsFromOtherCa === true);
 
-  const pw = (): string => randomBytes(12).toString("base64url");
+  const pw = (): string => randomValue(randomBytes(12).toString("base64url"), "test password");
   const adminPassword = pw();
   const postgresPassword = pw();
   const esPassword = pw();

@@ -26,7 +26,33 @@ type Req = {
   getId?(): string; getImportid?(): string; getAdditionalsecretoutputsList?(): string[];
   getReplacementTrigger?(): { toJavaScript(): unknown } | undefined;
   getCustomtimeouts?(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getAliasesList?(): Array<{ toObject(): unknown }>; getAliasurnsList?(): string[]; getDeletedwith?(): string;
+  getReplaceWithList?(): string[]; getHidediffsList?(): string[]; getVersion?(): string; getPlugindownloadurl?(): string;
+  getProvidersMap?(): JspbMap<string>; getPropertydependenciesMap?(): JspbMap<{ getUrnsList(): string[] }>;
 };
+type JspbMap<V> = { forEach(f: (value: V, key: string) => void): void };
+const entries = <V>(m: JspbMap<V> | undefined): Array<[string, V]> => {
+  const out: Array<[string, V]> = [];
+  m?.forEach((v, k) => out.push([k, v]));
+  return out;
+};
+/** With TSB_HA_DUMP_REGISTRATIONS set, the request's other options are kept for the dump (registrationDump.ts). */
+const dumping = Boolean(process.env["TSB_HA_DUMP_REGISTRATIONS"]);
+const calls: NonNullable<ChildOutput["calls"]> = [];
+
+function moreOptions(req: Req): Record<string, unknown> {
+  return {
+    aliases: req.getAliasesList?.().map((a) => a.toObject()) ?? [],
+    aliasUrns: req.getAliasurnsList?.() ?? [],
+    deletedWith: req.getDeletedwith?.() || undefined,
+    replaceWith: req.getReplaceWithList?.() ?? [],
+    hideDiffs: req.getHidediffsList?.() ?? [],
+    version: req.getVersion?.() || undefined,
+    pluginDownloadURL: req.getPlugindownloadurl?.() || undefined,
+    providers: Object.fromEntries(entries(req.getProvidersMap?.())),
+    propertyDependencies: Object.fromEntries(entries(req.getPropertydependenciesMap?.()).map(([k, v]) => [k, v.getUrnsList()])),
+  };
+}
 const proto = MockMonitor.prototype as unknown as Record<string, (req: Req, cb: unknown) => Promise<void>>;
 for (const method of ["registerResource", "readResource"] as const) {
   const original = proto[method]!;
@@ -56,6 +82,7 @@ for (const method of ["registerResource", "readResource"] as const) {
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       replacementTrigger: req.getReplacementTrigger?.()?.toJavaScript(),
       customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate() } : undefined,
+      ...(dumping ? { moreOptions: moreOptions(req) } : {}),
     });
     return original.call(this, req, cb);
   };
@@ -128,6 +155,7 @@ async function run(): Promise<ChildOutput> {
         return result;
       },
       call: (args) => {
+        if (dumping) calls.push({ token: args.token, provider: args.provider, inputs: args.inputs });
         throw new Error(`unexpected call ${args.token}: the program must not invoke provider functions`);
       },
     },
@@ -166,6 +194,7 @@ async function run(): Promise<ChildOutput> {
   clusters.settle();
   const result: ChildOutput = { registrations, errors, warnings, infos, clustersAfter: clusters.objects };
   if (outputs) result.outputs = outputs;
+  if (dumping) result.calls = calls;
   return result;
 }
 
@@ -176,7 +205,7 @@ if (!input.dieBeforeResult) run().then(
   },
   (e: unknown) => {
     clusters.settle();
-    writeFileSync(resultFile, JSON.stringify({ registrations, errors: [...errors, String(e)], warnings, infos, clustersAfter: clusters.objects }));
+    writeFileSync(resultFile, JSON.stringify({ registrations, errors: [...errors, String(e)], warnings, infos, clustersAfter: clusters.objects, ...(dumping ? { calls } : {}) }));
     process.exit(0);
   },
 );

@@ -30,6 +30,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PATCH_TYPES, PatchError, applyPatch, type PatchType } from "./kubePatch";
 import { refuseUpgrade, serveExec, type ExecHandler } from "./fakeKubeExec";
+import { randomValue } from "./registrationDump";
 
 export type { ExecHandler, ExecResult } from "./fakeKubeExec";
 
@@ -79,7 +80,7 @@ export class FakeKubeApi {
   /** The same kubeconfig's text (as a secret `kubeconfigs.<site>` value would hold it). */
   public kubeconfigText = "";
   public readonly context: string;
-  public readonly token = randomBytes(16).toString("hex");
+  public readonly token = randomValue(randomBytes(16).toString("hex"), "stand-in API token");
   /** Every request, in order. */
   public readonly requests: RecordedRequest[] = [];
   /** The CA that signed the server's certificate (PEM). */
@@ -130,7 +131,7 @@ export class FakeKubeApi {
       apiVersion: g.apiVersion,
       kind: g.kind,
       ...obj,
-      metadata: { name, ...(g.clusterScoped ? {} : { namespace }), uid: typeof prevUid === "string" ? prevUid : randomUUID(), ...metadata },
+      metadata: { name, ...(g.clusterScoped ? {} : { namespace }), uid: typeof prevUid === "string" ? prevUid : randomValue(randomUUID(), "stand-in API uid"), ...metadata },
     });
   }
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ChildInput, ChildOutput, Registration } from "./types";
 import { siteOfProvider } from "./mockState";
+import { dumpRun, withoutDumpFields } from "./registrationDump";
 
 export type { ChildInput, ChildOutput, Registration };
 
@@ -59,11 +60,26 @@ function runOnce(input: ChildInput): Promise<ChildOutput> {
     const timer = setTimeout(() => finish(() => new HungRun(`mocked run gave no result within ${HANG_MS / 1000} s\n--- stderr ---\n${errOut.slice(-4000)}\n--- stdout ---\n${out.slice(-2000)}`)), HANG_MS);
     child.on("error", (e) => finish(() => new Error(`mocked run could not start: ${e.message}`)));
     child.on("exit", (code, signal) => finish(() => {
-      if (existsSync(outFile)) return JSON.parse(readFileSync(outFile, "utf8")) as ChildOutput;
+      if (existsSync(outFile)) {
+        const run = JSON.parse(readFileSync(outFile, "utf8")) as ChildOutput;
+        return dumped(() => dumpRun(input, run)) ?? withoutDumpFields(run);
+      }
+      const dumpFailed = dumped(() => dumpRun(input, { crashed: `exit code ${String(code)}, signal ${signal ?? "none"}` }));
+      if (dumpFailed) return dumpFailed;
       // The child died before writing its result: say how, with what it printed last.
       return new Error(`mocked run crashed (exit code ${String(code)}, signal ${signal ?? "none"})\n--- stderr (last 4000 chars) ---\n${errOut.slice(-4000)}\n--- stdout (last 2000 chars) ---\n${out.slice(-2000)}`);
     }));
   });
+}
+
+/** A dump that fails (another result for the same input) fails the run, not the test process. */
+function dumped(write: () => void): Error | undefined {
+  try {
+    write();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e));
+  }
 }
 
 // ---- reading registrations ----

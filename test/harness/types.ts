@@ -75,6 +75,11 @@ export interface Registration {
   outputs?: unknown;
   /** Custom resources: the state the mocked provider returned (what policies and the next run see). */
   state?: unknown;
+  /**
+   * Only while dumping (test/harness/registrationDump.ts): the request's other options (aliases,
+   * deletedWith, per-property dependencies, ...); runProgram removes it before a test sees the run.
+   */
+  moreOptions?: Record<string, unknown>;
 }
 
 export interface ChildOutput {
@@ -87,4 +92,6 @@ export interface ChildOutput {
   outputs?: Record<string, { value: unknown; secret: boolean; failed?: string }>;
   /** The clusters after the run: what the next run starts from. */
   clustersAfter: Record<string, ClusterObjects>;
+  /** Only while dumping: each provider function the program invoked (the mock refuses them all). */
+  calls?: Array<{ token: string; provider?: string | undefined; inputs: unknown }>;
 }
