@@ -2,7 +2,7 @@
 // TSB_HA_DUMP_REGISTRATIONS=<dir>, every mocked program run writes <dir>/<sha256 of its input>.json:
 // the input and what the program sent (registrations with their options, reads, invokes, outputs,
 // errors, log lines), canonical so that two runs of the same code give the same bytes.
-// scripts/compare-registrations.ts compares two such directories.
+// test/harness/compareRegistrations.ts compares two such directories.
 import { createHash } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

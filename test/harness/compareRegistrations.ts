@@ -1,15 +1,15 @@
 // Compares two registration dumps (test/harness/registrationDump.ts), e.g. before and after a
 // refactoring: how many runs each side has, the inputs only one side ran, and for each input both ran
 // the first differences (path: value in A | value in B). Exit 1 on any difference, 0 when identical.
-// Usage: npx tsx scripts/compare-registrations.ts <dirA> <dirB>
+// Usage: npx tsx test/harness/compareRegistrations.ts <dirA> <dirB>
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { firstDifferences } from "../test/harness/registrationDump";
+import { firstDifferences } from "./registrationDump";
 
 const PER_RUN = 5;
 const [dirA, dirB] = process.argv.slice(2);
 if (!dirA || !dirB) {
-  console.error("usage: npx tsx scripts/compare-registrations.ts <dirA> <dirB>");
+  console.error("usage: npx tsx test/harness/compareRegistrations.ts <dirA> <dirB>");
   process.exit(2);
 }
 const runs = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
