@@ -12,6 +12,7 @@ import type { Values } from "../lib/config/helmValues";
 import { RELEASE_NAME, SIGNING_KEY_SECRET, STANDBY_SA_SECRET, TSB_NAMESPACE } from "../lib/config/names";
 import { COMPONENT_TYPE, namespaceName, releaseResourceName, signingKeyCopyName, standbyJwkSecretName } from "../lib/plan/resourceNames";
 import type { SiteCerts } from "./pki";
+import type { AdoptedRelease } from "../lib/adoption/overlay";
 
 /**
  * Every input of a helm Release (@pulumi/kubernetes 4.34.2 helm/v3/release.d.ts, ReleaseArgs). A
@@ -55,16 +56,6 @@ export interface ManagementPlaneArgs {
   chartValues?: ValuesSource[];
   /** This is the adopted site (docs/adopting.md). */
   adopted?: AdoptedRelease;
-}
-
-export interface AdoptedRelease {
-  /** The installed release's name and namespace: another name would be a second install. */
-  release: string;
-  namespace: string;
-  /** Step import: the installed values exactly, and no input the import cannot read back. */
-  verbatim: boolean;
-  /** `import` IDs, in the update that imports. */
-  importIds?: { namespace: string; release: string };
 }
 
 export class ManagementPlane extends pulumi.ComponentResource {

@@ -8,11 +8,14 @@ import { trustBundleDelta } from "./decide";
 import type { AdoptStep } from "../config/adoption";
 import type { Values } from "../config/helmValues";
 
-/** What the adopted site's release keeps of the installed one (components/managementPlane.ts AdoptedRelease). */
+/** What the adopted site's release keeps of the installed one (components/managementPlane.ts reads it). */
 export interface AdoptedRelease {
+  /** The installed release's name and namespace: another name would be a second install. */
   release: string;
   namespace: string;
+  /** Step import: the installed values exactly, and no input the import cannot read back. */
   verbatim: boolean;
+  /** `import` IDs, in the update that imports. */
   importIds?: { namespace: string; release: string };
 }
 
