@@ -28,11 +28,10 @@ const read = (dir: string, f: string): Run => {
 /** Runs by name: the dump's own (a hash of the input), or the input itself once provider code is set aside. */
 const runs = (dir: string): Map<string, string> => new Map(readdirSync(dir).filter((f) => f.endsWith(".json")).sort()
   .map((f) => [withoutProviderCode ? JSON.stringify(read(dir, f).input) : f, f]));
-const load = read;
 
 /** Enough of an input to find the test that ran it. */
 function summary(dir: string, f: string): string {
-  const i = load(dir, f).input;
+  const i = read(dir, f).input;
   const config = i["config"] as Record<string, unknown> | undefined;
   const state = (i["existingUrns"] as unknown[] | undefined)?.length ?? 0;
   return `${path.join(dir, f)} (${i["preview"] ? "preview" : "update"}, activeSite ${String(config?.["activeSite"])}, ${state} URNs in state)`;
@@ -47,7 +46,7 @@ for (const [k, f] of b) if (!a.has(k)) { differences++; console.log(`only in B: 
 for (const [k, f] of a) {
   const g = b.get(k);
   if (g === undefined) continue;
-  const [runA, runB] = [load(dirA, f), load(dirB, g)];
+  const [runA, runB] = [read(dirA, f), read(dirB, g)];
   if (JSON.stringify(runA) === JSON.stringify(runB)) continue;
   differences++;
   console.log(`differs: ${summary(dirA, f)}`);
